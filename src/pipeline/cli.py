@@ -1,0 +1,39 @@
+"""The `regstudy` console script.
+
+Each sub-command lives beside the code it drives; a module listed in COMMANDS exposes
+`register(subparsers)`, which adds its parser and sets `func` (called with the args).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = [
+    "pipeline.train.command",   # train
+    "pipeline.data.commands",   # prepare, synth
+]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="regstudy",
+        description="Study five regularizers on small image classifiers (NumPy engine).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
