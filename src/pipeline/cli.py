@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = [
@@ -26,7 +27,19 @@ def build_parser():
     return parser
 
 
+def _pin_threads(argv):
+    """--threads N must reach the BLAS library before NumPy loads it."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int)
+    known, _ = pre.parse_known_args(argv)
+    if known.threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(known.threads)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    _pin_threads(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0

@@ -1,0 +1,42 @@
+"""What every layer provides (the cs231n pair, plus parameter declarations).
+
+A layer declares its learnables in `param_shapes` as name -> (shape, role), where role is
+"weight" (w, k: initialised N(0, std), counted in the statistics, penalised by L1/L2),
+"bias" or "affine" (batch-norm scale/shift). The network owns the arrays and hands each
+layer dicts of views under the same keys:
+
+    out, cache = layer.forward(x, params, train, rng)
+    dx = layer.backward(dout, cache, params, grads)   # fills grads[name] in place
+
+`backward` never updates parameters: the optimizer does, afterwards.
+"""
+
+
+class Layer:
+    param_shapes = {}
+    # Set by the network: False for layers with nothing learnable before them, which
+    # then skip computing their input gradient (the first conv's col2im, for instance).
+    need_dx = True
+
+    def __init__(self, options, in_shape):
+        self.options = options
+        self.in_shape = tuple(in_shape)
+        self.out_shape = self.in_shape
+
+    def init_params(self, params, rng, std):
+        """Fill params in place: weights N(0, std), everything else from the layer."""
+        for name, (_, role) in self.param_shapes.items():
+            if role == "weight":
+                params[name][...] = rng.normal(0.0, std, params[name].shape)
+            else:
+                params[name][...] = 0.0
+
+    def state(self):
+        """Non-learnable arrays that evaluation needs (batch-norm running statistics)."""
+        return {}
+
+    def forward(self, x, params, train, rng):
+        raise NotImplementedError
+
+    def backward(self, dout, cache, params, grads):
+        raise NotImplementedError

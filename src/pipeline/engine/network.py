@@ -1,0 +1,137 @@
+"""A network built from the study's vocabulary: hidden layers, then the output layer
+(a full layer of width sum(head_sizes), no activation), as the reference.
+
+All learnables live in one flat buffer laid out as [weights and kernels | biases |
+batch-norm scale/shift], and their gradients in a second buffer of the same layout; each
+layer gets dicts of views under its parameter names. That makes L1/L2 one slice, Adam a
+few whole-buffer operations, and a checkpoint two arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .batchnorm import BatchNorm
+from .config import LayerSpec, parse_hidden, output_shapes
+from .conv import Conv
+from .dense import Dense
+from .dropout import Dropout
+from .noise import Noise
+from .pool import AvgPool, MaxPool
+
+LAYER_CLASSES = {"full": Dense, "conv": Conv, "max": MaxPool, "avg": AvgPool,
+                 "dropout": Dropout, "noise": Noise, "batch_normal": BatchNorm}
+ROLE_ORDER = ("weight", "bias", "affine")
+INIT_STD = 0.03     # the reference's rand_std for every weight and kernel
+
+
+def _internal(shape):
+    """(H, W, C) per-sample image shape -> the engine's (C, H, W); flat shapes unchanged."""
+    return (shape[2], shape[0], shape[1]) if len(shape) == 3 else tuple(shape)
+
+
+class Network:
+    def __init__(self, hidden, input_shape, head_sizes, bn_backward="exact",
+                 dtype=np.float32):
+        self.specs = parse_hidden(hidden) if not all(isinstance(s, LayerSpec) for s in hidden) \
+            else list(hidden)
+        output_shapes(self.specs, input_shape)          # shape errors name the layer
+        self.input_shape = tuple(input_shape)
+        self.head_sizes = list(head_sizes)
+        self.dtype = np.dtype(dtype)
+        self.layers = []
+        shape = _internal(input_shape)
+        out_spec = LayerSpec("full", {"width": int(sum(head_sizes)), "actfunc": "none"})
+        for spec in [*self.specs, out_spec]:
+            cls = LAYER_CLASSES[spec.type]
+            layer = cls(spec.options, shape, bn_backward) if cls is BatchNorm \
+                else cls(spec.options, shape)
+            self.layers.append(layer)
+            shape = layer.out_shape
+        self._allocate()
+
+    def _allocate(self):
+        entries = [(role, i, name, shp) for role in ROLE_ORDER
+                   for i, layer in enumerate(self.layers)
+                   for name, (shp, r) in layer.param_shapes.items() if r == role]
+        sizes = [int(np.prod(shp)) for *_, shp in entries]
+        self.flat = np.zeros(sum(sizes), self.dtype)
+        self.grad = np.zeros_like(self.flat)
+        self.params = [dict() for _ in self.layers]
+        self.grads = [dict() for _ in self.layers]
+        self.slices = {}
+        offset = 0
+        for (role, i, name, shp), size in zip(entries, sizes):
+            sl = slice(offset, offset + size)
+            self.params[i][name] = self.flat[sl].reshape(shp)
+            self.grads[i][name] = self.grad[sl].reshape(shp)
+            self.slices[f"L{i}.{name}"] = sl
+            offset += size
+        counts = {r: sum(s for (role, *_), s in zip(entries, sizes) if role == r)
+                  for r in ROLE_ORDER}
+        self.n_weights = counts["weight"]
+        self.n_affine = counts["affine"]
+        seen_params = False
+        for layer in self.layers:
+            layer.need_dx = seen_params
+            seen_params = seen_params or bool(layer.param_shapes)
+
+    def init_params(self, rng, std=INIT_STD):
+        for layer, params in zip(self.layers, self.params):
+            layer.init_params(params, rng, std)
+
+    @property
+    def weights(self):
+        """Every weight and kernel, one flat view (what L1/L2 and the statistics use)."""
+        return self.flat[:self.n_weights]
+
+    def to_input(self, x, scale=1.0):
+        """A (N, H, W, C) batch (uint8 or float) -> the first layer's layout, float."""
+        if isinstance(self.layers[0], Dense):
+            x = x.reshape(x.shape[0], -1)
+        else:
+            x = x.transpose(3, 0, 1, 2)
+        out = np.empty(x.shape, self.dtype)
+        np.multiply(x, scale, out=out, casting="unsafe")
+        return out
+
+    def forward(self, x, train=False, rng=None):
+        caches = []
+        for layer, params in zip(self.layers, self.params):
+            x, cache = layer.forward(x, params, train, rng)
+            caches.append(cache)
+        return x, caches
+
+    def backward(self, dlogits, caches):
+        """Fill self.grad; parameters are not touched."""
+        d = dlogits
+        for layer, params, grads, cache in zip(reversed(self.layers), reversed(self.params),
+                                               reversed(self.grads), reversed(caches)):
+            d = layer.backward(d, cache, params, grads)
+            if d is None:
+                break
+
+    def predict_logits(self, x, scale=1.0, chunk=200):
+        """Evaluation-mode logits in chunks (bounded memory, Q18)."""
+        out = [self.forward(self.to_input(x[i:i + chunk], scale))[0]
+               for i in range(0, len(x), chunk)]
+        return np.concatenate(out) if out else np.zeros((0, sum(self.head_sizes)), self.dtype)
+
+    # -- saving ------------------------------------------------------------------------
+    def state_arrays(self):
+        """Parameters (keys L{i}.{name}) and running statistics, as copies."""
+        arrays = {f"L{i}.{name}": p.copy()
+                  for i, params in enumerate(self.params) for name, p in params.items()}
+        for i, layer in enumerate(self.layers):
+            for name, arr in layer.state().items():
+                arrays[f"L{i}.{name}"] = arr.copy()
+        return arrays
+
+    def load_state_arrays(self, arrays):
+        for key, sl in self.slices.items():
+            self.flat[sl] = np.asarray(arrays[key]).ravel()
+        for i, layer in enumerate(self.layers):
+            for name, arr in layer.state().items():
+                arr[...] = arrays[f"L{i}.{name}"]
+
+    def config(self):
+        return [s.to_config() for s in self.specs]

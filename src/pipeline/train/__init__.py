@@ -1,0 +1,2 @@
+"""Training: the step and epoch loop, random streams, checkpoints, console reports and
+the run folder."""

@@ -1,0 +1,189 @@
+"""One training run, from a cache file to a complete run folder.
+
+Order of work (and of random draws, which matters for the reference's single stream):
+split -> initialisation -> epochs (shuffle, steps, validation) -> test. After every
+epoch the history and a checkpoint are written, so a killed run resumes from its last
+epoch and ends with exactly the metrics of an uninterrupted one. metrics.json is
+written last: its presence means the run is complete.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import atomic
+from pipeline.data.cache import load_cache
+from pipeline.data.split import reference_split
+from pipeline.engine.config import parse_hidden
+from pipeline.engine.losses import head_slices, probabilities
+from pipeline.engine.network import Network
+from pipeline.engine.protocol import resolve
+from pipeline.engine.stats import parameter_statistics
+from pipeline.version import engine_version
+
+from . import checkpoint, report
+from .streams import load_stream_states, make_streams, stream_states
+from .trainer import Diverged, Trainer
+
+SHOW_SAMPLES = 3
+
+
+@dataclass
+class RunSettings:
+    data: str
+    net: list
+    protocol: str = "corrected"
+    quirks: dict = field(default_factory=dict)     # overrides of the protocol's options
+    seed: int = 0
+    epochs: int = 10
+    batch_size: int = 10
+    lr: float = 0.001
+    l1: float = 0.0
+    l2: float = 0.0
+    experiment: str = "run"
+    report: int = 1
+    on_divergence: str = "fail"
+
+
+class RunDiverged(RuntimeError):
+    pass
+
+
+def _history_csv(rows, heads):
+    cols = ["epoch", "cost", "data_loss", "penalty"]
+    acc_cols = [f"{kind}_acc" if len(heads) == 1 else f"{kind}_acc_{h}"
+                for kind in ("train", "val") for h in heads]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols + acc_cols + ["train_seconds", "eval_seconds"])
+    for r in rows:
+        w.writerow([r["epoch"], *(repr(float(r[c])) for c in cols[1:]),
+                    *(repr(float(a)) for a in r["train_acc"] + r["val_acc"]),
+                    repr(r["train_seconds"]), repr(r["eval_seconds"])])
+    return buf.getvalue()
+
+
+def _per_head(values, heads):
+    return float(values[0]) if len(heads) == 1 else {h: float(v) for h, v in zip(heads, values)}
+
+
+def run(s: RunSettings, out_dir, log=print):
+    """Train one run into out_dir; returns the metrics dict. Raises RunDiverged when the
+    cost stops being finite and s.on_divergence == "fail" (after writing the record)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    quirks = resolve(s.protocol, s.quirks)
+    specs = parse_hidden(s.net)
+    cache = load_cache(s.data)
+    x, y = cache["x"], cache["y"]
+    heads, head_sizes = cache.heads, cache.head_sizes
+
+    streams = make_streams(s.seed, quirks["rng"])
+    train_idx, val_idx, test_idx = reference_split(cache.n, streams["split"])
+    net = Network(specs, x.shape[1:], head_sizes, bn_backward=quirks["bn_backward"])
+    net.init_params(streams["init"])
+    trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size)
+
+    fp = checkpoint.fingerprint({
+        **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
+                                                           "data", "experiment")},
+        "quirks": quirks, "net": net.config(), "data_n": cache.n,
+        "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist())})
+    history, start, clock = [], 0, 0.0
+    resumed, why = checkpoint.load(out, fp)
+    if why:
+        log(why)
+    if resumed:
+        meta, net_arrays, tstate = resumed
+        net.load_state_arrays(net_arrays)
+        trainer.load_state(tstate)
+        load_stream_states(streams, meta["rng"])
+        history, start, clock = meta["history"], meta["epoch"], meta["clock"]
+        log(f"Resuming {s.experiment} (seed {s.seed}) from epoch {start + 1}: "
+            f"checkpoint after epoch {start} of {s.epochs}")
+
+    name = f"{s.experiment}/seed{s.seed}"
+    log(f"Model {name} train started:")
+    last_report = clock
+    error = None
+    for epoch in range(start + 1, s.epochs + 1):
+        try:
+            r = trainer.epoch(x, y, train_idx, streams, epoch)
+        except Diverged as exc:
+            error = (f"{s.experiment} (seed {s.seed}) diverged at epoch {exc.epoch}, step "
+                     f"{exc.step}: the cost is {exc.cost} (learning rate {s.lr})")
+            history.append({"epoch": epoch, "cost": math.nan, "data_loss": math.nan,
+                            "penalty": math.nan, "train_acc": [math.nan] * len(heads),
+                            "val_acc": [math.nan] * len(heads), "train_seconds": 0.0,
+                            "eval_seconds": 0.0})
+            break
+        t0 = time.perf_counter()
+        vi = trainer.validation_indices(val_idx, streams["eval"])
+        r["val_acc"] = trainer.accuracy(x[vi], y[vi])
+        r["eval_seconds"] = time.perf_counter() - t0
+        r["epoch"] = epoch
+        history.append(r)
+        clock += r["train_seconds"] + r["eval_seconds"]
+        atomic.write_text(out / "history.csv", _history_csv(history, heads))
+        checkpoint.save(out, fp=fp, epoch=epoch, net_arrays=net.state_arrays(),
+                        trainer_state=trainer.state(), rng_states=stream_states(streams),
+                        history=history, clock=clock)
+        if s.report and (epoch % s.report == 0 or epoch == s.epochs):
+            log(report.epoch_line(epoch, r["cost"], r["train_acc"], r["val_acc"],
+                                  clock - last_report, clock))
+            last_report = clock
+
+    done = [h for h in history if math.isfinite(h["cost"])]
+    train_seconds = sum(h["train_seconds"] for h in done)
+    eval_seconds = sum(h["eval_seconds"] for h in done)
+    stats = parameter_statistics(net.weights)
+    metrics = {
+        "status": "diverged" if error else "ok",
+        "experiment": s.experiment, "dataset": cache.dataset, "data": str(s.data),
+        "net": net.config(), "protocol": s.protocol, "quirks": quirks, "seed": s.seed,
+        "epochs": s.epochs, "batch_size": s.batch_size, "learning_rate": s.lr,
+        "l1": s.l1, "l2": s.l2, "heads": heads,
+        "n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(test_idx),
+        "test_accuracy": None,
+        "train_seconds": train_seconds, "eval_seconds": eval_seconds,
+        "seconds_per_epoch": [h["train_seconds"] for h in done],
+        "params": stats, "flushed_subnormals": trainer.flushed,
+        "engine_version": engine_version(),
+    }
+    if error:
+        metrics.update(error=error, diverged_epoch=history[-1]["epoch"])
+        prob = np.zeros((0, sum(head_sizes)), np.float32)
+    else:
+        log(f"Model {name} train ended in {train_seconds + eval_seconds:.1f} secs:")
+        t0 = time.perf_counter()
+        prob = probabilities(net.predict_logits(x[test_idx], trainer.scale), head_sizes)
+        acc = [float((prob[:, sl].argmax(axis=1) == y[test_idx, k]).mean())
+               for k, sl in enumerate(head_slices(head_sizes))]
+        test_seconds = time.perf_counter() - t0
+        metrics.update(test_accuracy=_per_head(acc, heads), test_seconds=test_seconds)
+        metrics["eval_seconds"] += test_seconds
+        log(report.test_line(name, acc, test_seconds))
+        for line in report.sample_lines(prob[:SHOW_SAMPLES], y[test_idx[:SHOW_SAMPLES]],
+                                        head_sizes, heads, cache.names):
+            log(line)
+        log(report.params_line(stats))
+
+    atomic.write_text(out / "history.csv", _history_csv(history, heads))
+    atomic.save_npz(out / "params.npz", **net.state_arrays())
+    atomic.save_npz(out / "predictions.npz", index=test_idx[:len(prob)], prob=prob,
+                    y=y[test_idx[:len(prob)]], heads=np.asarray(heads),
+                    head_sizes=np.asarray(head_sizes))
+    atomic.write_json(out / "metrics.json", metrics)
+    checkpoint.remove(out)
+    if error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        if s.on_divergence == "fail":
+            raise RunDiverged(error)
+    return metrics

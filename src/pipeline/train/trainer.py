@@ -1,0 +1,132 @@
+"""One training step and one epoch, under a protocol's quirks.
+
+The step is: forward (training mode) -> loss and accuracy -> backward into the gradient
+buffer -> (corrected) add the L1/L2 penalty gradient -> optimizer. Adam runs over
+weights, biases and (corrected) batch-norm scale/shift; in the reference protocol the
+scale/shift take plain SGD steps and L1/L2 are a decoupled decay after Adam.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from pipeline.engine.losses import head_slices, softmax_cross_entropy
+from pipeline.engine.optim import Adam, sgd_step
+from pipeline.engine.regularizers import add_penalty_gradient
+
+# Subnormal guard: Adam's moments of dead units and L1/L2-shrunk weights decay into
+# float32's subnormal range, where arithmetic is many times slower. Every FLUSH_EVERY
+# steps, values below FLUSH_BELOW in magnitude are set to zero (and counted).
+FLUSH_EVERY = 50
+FLUSH_BELOW = 1e-30
+
+
+class Diverged(RuntimeError):
+    def __init__(self, epoch, step, cost):
+        super().__init__(f"cost is {cost} at epoch {epoch}, step {step}")
+        self.epoch, self.step, self.cost = epoch, step, cost
+
+
+def flush_tiny(a):
+    """Zero |a| < FLUSH_BELOW in place; return how many nonzero values were flushed."""
+    tiny = np.abs(a) < FLUSH_BELOW
+    n = int(np.count_nonzero(tiny)) - int(np.count_nonzero(a == 0))
+    a[tiny] = 0
+    return n
+
+
+class Trainer:
+    def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10):
+        self.net, self.q = net, quirks
+        self.lr, self.l1, self.l2, self.batch_size = lr, l1, l2, batch_size
+        self.scale = 1.0 / 255.0 if quirks["input_scale"] == "unit" else 1.0
+        # Adam covers everything but the batch-norm affine tail when that takes SGD.
+        self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
+        self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
+        self._scratch = np.empty(net.n_weights, net.dtype)
+        self.steps = 0
+        self.flushed = 0
+
+    # -- one step ----------------------------------------------------------------------
+    def penalty(self):
+        """(lambda-scaled penalty, penalty as the reference reports it: no lambda)."""
+        if not (self.l1 or self.l2):
+            return 0.0, 0.0
+        w = self.net.weights
+        sq = 0.5 * float(np.dot(w, w)) if self.l2 else 0.0
+        ab = float(np.abs(w, out=self._scratch).sum(dtype=np.float64)) if self.l1 else 0.0
+        return self.l2 * sq + self.l1 * ab, sq + ab
+
+    def step(self, xb, yb, rng):
+        net = self.net
+        logits, caches = net.forward(net.to_input(xb, self.scale), train=True, rng=rng)
+        data_loss, dlogits, correct = softmax_cross_entropy(logits, yb, net.head_sizes)
+        scaled, unscaled = self.penalty()          # before the update, as the reference
+        cost = data_loss + (scaled if self.q["penalty_cost"] == "scaled" else unscaled)
+        net.backward(dlogits, caches)
+        nw = net.n_weights
+        if self.q["decay"] == "loss_gradient":
+            add_penalty_gradient(net.grad[:nw], net.weights, self.l1, self.l2, self._scratch)
+            self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam])
+        else:
+            self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam],
+                          n_weights=nw, l1=self.l1, l2=self.l2)
+        if self.n_adam < net.flat.size:
+            sgd_step(net.flat[self.n_adam:], net.grad[self.n_adam:], self.lr)
+        self.steps += 1
+        if self.steps % FLUSH_EVERY == 0:
+            self.flushed += sum(flush_tiny(a) for a in (self.opt.m, self.opt.v, net.flat))
+        return cost, data_loss, scaled, correct
+
+    # -- one epoch ---------------------------------------------------------------------
+    def batches(self, n_train, rng):
+        """Minibatch index arrays into the training split for one epoch (Q12)."""
+        b = self.batch_size
+        if self.q["leftover"] == "never_trained":
+            order = rng.permutation((n_train // b) * b)
+        else:
+            order = rng.permutation(n_train)
+        return [order[i:i + b] for i in range(0, len(order), b)]
+
+    def epoch(self, x, y, train_idx, streams, epoch_no):
+        """Train one epoch on x[train_idx]; returns the epoch's means and its seconds."""
+        t0 = time.perf_counter()
+        sums = np.zeros(3)
+        correct = np.zeros(len(self.net.head_sizes))
+        batches = self.batches(len(train_idx), streams["shuffle"])
+        with np.errstate(over="ignore", invalid="ignore"):   # divergence is checked below
+            self._steps(x, y, train_idx, batches, streams, epoch_no, sums, correct)
+        n = len(batches)
+        return {"cost": sums[0] / n, "data_loss": sums[1] / n, "penalty": sums[2] / n,
+                "train_acc": (correct / n).tolist(),
+                "train_seconds": time.perf_counter() - t0}
+
+    def _steps(self, x, y, train_idx, batches, streams, epoch_no, sums, correct):
+        for k, bi in enumerate(batches):
+            idx = train_idx[bi]
+            cost, data_loss, pen, corr = self.step(x[idx], y[idx], streams["layers"])
+            if not math.isfinite(cost):
+                raise Diverged(epoch_no, k + 1, cost)
+            sums += (cost, data_loss, pen)
+            correct += np.asarray(corr) / len(idx)   # mean of minibatch accuracies
+
+    # -- evaluation --------------------------------------------------------------------
+    def accuracy(self, x, y):
+        logits = self.net.predict_logits(x, self.scale)
+        return [float((logits[:, s].argmax(axis=1) == y[:, k]).mean()) if len(y) else 0.0
+                for k, s in enumerate(head_slices(self.net.head_sizes))]
+
+    def validation_indices(self, val_idx, rng):
+        if self.q["validation"] == "sample100":
+            return val_idx[rng.permutation(len(val_idx))[:100]]
+        return val_idx
+
+    # -- checkpoint state --------------------------------------------------------------
+    def state(self):
+        return {"steps": self.steps, "flushed": self.flushed, **self.opt.state()}
+
+    def load_state(self, st):
+        self.steps, self.flushed = int(st["steps"]), int(st["flushed"])
+        self.opt.load_state(st)
