@@ -1,0 +1,285 @@
+"""The study's figures, one of each kind per table:
+
+* ``curves``: train (solid) and validation (dashed) accuracy per epoch, mean over seeds
+  with the min-max band, one panel per experiment, one colour per protocol;
+* ``histograms``: the weight/kernel histogram as the reference draws it (100 bins,
+  density, x in [-0.2, 0.2], y in [0, 20], mu and sigma written on it), one row per
+  experiment, one column per protocol (first seed);
+* ``predictions``: sample test images with their probability distribution, estimate,
+  answer and O/X mark (first seed);
+* ``accuracy``: test accuracy per experiment, the seed study beside each protocol's mean
+  with one-standard-deviation error bars.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.atomic import atomic_path  # noqa: E402
+from pipeline.study.tables import HEAD_ORDER, run_key  # noqa: E402
+
+PROTOCOL_COLORS = {"reference": "tab:blue", "corrected": "tab:orange"}
+STUDY_COLOR = "0.55"
+DPI = 100
+
+
+def _color(protocol, i=0):
+    return PROTOCOL_COLORS.get(protocol, f"C{i + 2}")
+
+
+def _save(fig, out):
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _by_run(paths):
+    """{(protocol, experiment, seed): path}"""
+    return {run_key(p): p for p in paths}
+
+
+def _protocols_of(keys):
+    seen = []
+    for p, _, _ in sorted(keys, key=lambda k: (k[0] != "reference", k[0])):
+        if p not in seen:
+            seen.append(p)
+    return seen
+
+
+def _grid(n, ncols):
+    ncols = max(1, min(ncols, n))
+    return math.ceil(n / ncols), ncols
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def training_curves(history_paths, metrics_paths, described, out, title):
+    runs = _by_run(history_paths)
+    status = {}
+    for k, p in _by_run(metrics_paths).items():
+        status[k] = json.loads(Path(p).read_text()).get("status", "ok")
+    protocols = _protocols_of(runs)
+    names = [d["experiment"] for d in described]
+    nrows, ncols = _grid(len(names), 3)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.3 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        notes = []
+        for i, p in enumerate(protocols):
+            frames = []
+            for (pp, e, seed), path in runs.items():
+                if pp == p and e == name:
+                    h = pd.read_csv(path)
+                    h["seed"] = seed
+                    frames.append(h)
+                    if status.get((pp, e, seed), "ok") != "ok":
+                        notes.append(f"{p} seed {seed}: {status[(pp, e, seed)]}")
+            if not frames:
+                continue
+            h = pd.concat(frames, ignore_index=True)
+            heads = [c[len("train_acc_"):] for c in h.columns if c.startswith("train_acc_")]
+            series = ([("train_acc", "val_acc", "")] if "train_acc" in h.columns else
+                      [(f"train_acc_{hd}", f"val_acc_{hd}", hd) for hd in
+                       sorted(heads, key=lambda x: HEAD_ORDER.index(x) if x in HEAD_ORDER else 9)])
+            for j, (tr, va, hd) in enumerate(series):
+                alpha = 1.0 if j == len(series) - 1 else 0.45
+                g = h.groupby("epoch")
+                for col, ls, kind in ((tr, "-", "train"), (va, "--", "val")):
+                    mean, lo, hi = g[col].mean(), g[col].min(), g[col].max()
+                    label = f"{p} {kind}" + (f" ({hd})" if hd else "")
+                    ax.plot(mean.index, mean.values, ls, color=_color(p, i), alpha=alpha,
+                            marker="o" if hd == "domain" else None, ms=3, label=label)
+                    ax.fill_between(mean.index, lo.values, hi.values, color=_color(p, i),
+                                    alpha=0.12 * alpha, lw=0)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(0, 1)
+        ax.grid(True, alpha=0.3)
+        if notes:
+            ax.text(0.02, 0.02, "\n".join(notes[:4]), transform=ax.transAxes, fontsize=7,
+                    color="red", va="bottom")
+        ax.legend(fontsize=6, loc="upper left")
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle(f"{title}: training curves (train solid, validation dashed; mean over seeds, "
+                 "band min-max)", fontsize=11)
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def histograms(stats_paths, described, out, title):
+    runs = _by_run(stats_paths)
+    protocols = _protocols_of(runs)
+    names = [d["experiment"] for d in described]
+    fig, axes = plt.subplots(len(names), max(1, len(protocols)),
+                             figsize=(4.2 * max(1, len(protocols)), 2.9 * len(names)), squeeze=False)
+    for r, name in enumerate(names):
+        for c, p in enumerate(protocols):
+            ax = axes[r][c]
+            keys = sorted(k for k in runs if k[0] == p and k[1] == name)
+            ax.set_xlim(-0.2, 0.2)
+            ax.set_ylim(0, 20)
+            ax.grid(True)
+            ax.set_title(f"{name} - {p}" + (f" (seed {keys[0][2]})" if keys else ""), fontsize=9)
+            if not keys:
+                ax.text(0.5, 0.5, "no run", transform=ax.transAxes, ha="center")
+                continue
+            s = json.loads(Path(runs[keys[0]]).read_text())
+            h = s.get("histogram")
+            if h:
+                edges = np.asarray(h["edges"])
+                ax.bar(edges[:-1], h["density"], width=np.diff(edges), align="edge",
+                       color="green", alpha=0.75)
+            if s.get("mean") is not None:
+                ax.text(0.08, 15.0, f"mu={s['mean']:5.3f}")
+                ax.text(0.08, 13.0, f"sigma={s['std']:5.3f}")
+                ax.text(0.08, 11.0, f"near 0: {100 * s['near_zero_frac']:4.1f}%", fontsize=8)
+            if s.get("status", "ok") != "ok":
+                ax.text(-0.19, 17.5, s["status"], color="red", fontsize=10)
+    fig.suptitle(f"{title}: weights and kernels (100 bins, density; x in [-0.2, 0.2])", fontsize=11)
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def _load_caches(paths):
+    out = {}
+    for p in paths:
+        with np.load(p, allow_pickle=False) as z:
+            ds = str(z["dataset"]) if "dataset" in z.files else Path(p).stem
+            names, k = [], 0
+            while f"names_{k}" in z.files:
+                names.append([str(n) for n in z[f"names_{k}"]])
+                k += 1
+            out[ds] = {"x": z["x"], "names": names}
+    return out
+
+
+def predictions(prediction_paths, metrics_paths, data_paths, described, out, title, samples=3):
+    runs = _by_run(prediction_paths)
+    mets = {k: json.loads(Path(p).read_text()) for k, p in _by_run(metrics_paths).items()}
+    caches = _load_caches(data_paths)
+    protocols = _protocols_of(runs)
+    rows = [(d, p) for d in described for p in protocols]
+    ncols = 2 * samples
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.3 * ncols, 2.4 * len(rows)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1.4] * samples})
+    for r, (d, p) in enumerate(rows):
+        name = d["experiment"]
+        keys = sorted(k for k in runs if k[0] == p and k[1] == name)
+        for a in axes[r]:
+            a.set_xticks([])
+            a.set_yticks([])
+        if not keys:
+            axes[r][0].text(0.5, 0.5, "no run", ha="center", transform=axes[r][0].transAxes)
+            continue
+        m = mets.get(keys[0], {})
+        with np.load(runs[keys[0]], allow_pickle=False) as z:
+            index, prob, y = z["index"], z["prob"], z["y"]
+            heads = [str(h) for h in z["heads"]]
+            sizes = [int(s) for s in z["head_sizes"]]
+        axes[r][0].set_ylabel(f"{name}\n{p}", fontsize=8)
+        if m.get("status", "ok") != "ok" or len(index) == 0:
+            axes[r][0].text(0.5, 0.5, m.get("status", "no predictions"), color="red",
+                            ha="center", transform=axes[r][0].transAxes)
+            continue
+        cache = caches.get(m.get("dataset") or d.get("dataset"))
+        starts = np.cumsum([0] + sizes)
+        for s in range(min(samples, len(index))):
+            img_ax, bar_ax = axes[r][2 * s], axes[r][2 * s + 1]
+            if cache is not None:
+                img_ax.imshow(cache["x"][index[s]].astype(np.uint8))
+            marks = []
+            xpos = 0
+            for k, (head, size) in enumerate(zip(heads, sizes)):
+                pk = prob[s, starts[k]:starts[k + 1]]
+                est, ans = int(pk.argmax()), int(y[s, k])
+                ok = est == ans
+                colors = ["0.7"] * size
+                colors[est] = "tab:green" if ok else "tab:red"
+                xs = np.arange(size) + xpos
+                bar_ax.bar(xs, pk, color=colors, width=0.8)
+                bar_ax.plot([xpos + ans], [min(1.0, pk[ans] + 0.06)], "v", color="black", ms=4)
+                xpos += size + 1
+                names = cache["names"][k] if cache is not None and k < len(cache["names"]) else []
+                est_n = names[est] if est < len(names) else str(est)
+                ans_n = names[ans] if ans < len(names) else str(ans)
+                marks.append(f"{est_n[:10]}:{ans_n[:10]} {'O' if ok else 'X'}")
+            bar_ax.set_ylim(0, 1.1)
+            bar_ax.set_title("\n".join(marks), fontsize=7)
+            img_ax.set_title(f"test #{int(index[s])}", fontsize=7)
+    fig.suptitle(f"{title}: sample test predictions (first seed): estimate:answer O/X; bars = "
+                 "probabilities, green/red = estimate right/wrong, triangle = answer", fontsize=10)
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def accuracy_chart(summary_csv, described, protocols, out, title):
+    summary = pd.read_csv(summary_csv)
+    S = summary.set_index(["experiment", "protocol"])
+    names = [d["experiment"] for d in described]
+    dual = any(d.get("dataset") == "office31" for d in described) or any(
+        c == "acc_domain_mean" and summary[c].notna().any() for c in summary.columns)
+    panels = [("acc_domain", "accuracy_domain", "domain"), ("acc_object", "accuracy_object", "object")] \
+        if dual else [("acc", "accuracy", "")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(6, 1.2 * len(names) + 2) * len(panels), 4.2),
+                             squeeze=False)
+    width = 0.8 / (1 + len(protocols))
+    x = np.arange(len(names))
+    for ax, (col, skey, head) in zip(axes[0], panels):
+        study = [(d.get("seed_study") or {}).get(skey, np.nan) for d in described]
+        ax.bar(x - 0.4 + width / 2, study, width, color=STUDY_COLOR, label="seed study (1 run)")
+        for i, p in enumerate(protocols):
+            means, stds, labels = [], [], []
+            for n in names:
+                r = S.loc[(n, p)] if (n, p) in S.index else None
+                if r is None:
+                    means.append(np.nan)
+                    stds.append(0)
+                    labels.append("")
+                    continue
+                means.append(100 * r[f"{col}_mean"] if pd.notna(r.get(f"{col}_mean")) else np.nan)
+                stds.append(100 * r[f"{col}_std"] if pd.notna(r.get(f"{col}_std")) else 0)
+                nd, nr = int(r["n_diverged"]), int(r["n_runs"])
+                labels.append("diverged" if nd and nd == nr else (f"{nd}/{nr} div." if nd else ""))
+            xs = x - 0.4 + width * (i + 1.5)
+            ax.bar(xs, means, width, yerr=stds, capsize=3, color=_color(p, i),
+                   label=f"{p} (mean ± std over seeds)")
+            for xx, m, lab in zip(xs, means, labels):
+                if lab:
+                    ax.text(xx, (0 if np.isnan(m) else m) + 2, lab, rotation=90, ha="center",
+                            va="bottom", fontsize=7, color="red")
+        ax.set_xticks(x)
+        ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("test accuracy %" + (f" ({head})" if head else ""))
+        ax.set_ylim(0, 105)
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(fontsize=7)
+        if head:
+            ax.set_title(head)
+    fig.suptitle(f"{title}: test accuracy", fontsize=11)
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def draw(kind, inputs, described, out, title, protocols=(), samples=3):
+    """Entry point of workflow/scripts/figure.py: `inputs` maps input names to path lists."""
+    if kind == "curves":
+        training_curves(inputs["history"], inputs["metrics"], described, out, title)
+    elif kind == "histograms":
+        histograms(inputs["stats"], described, out, title)
+    elif kind == "predictions":
+        predictions(inputs["predictions"], inputs["metrics"], inputs["data"], described, out, title,
+                    samples)
+    elif kind == "accuracy":
+        accuracy_chart(inputs["summary"][0], described, list(protocols), out, title)
+    else:
+        raise ValueError(f"unknown figure kind {kind!r}")

@@ -1,0 +1,80 @@
+"""Pin the BLAS/OpenMP thread pools of a workflow job to its `threads`.
+
+Must run before numpy is imported in the job's process: the workflow scripts call
+`pin_threads(snakemake.threads)` on their first line.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def thread_env(threads, base=None):
+    """A copy of the environment with every BLAS thread variable set to `threads`."""
+    env = dict(os.environ if base is None else base)
+    # The subprocess imports the same checkout of the package as this process.
+    src = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([src] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    for var in THREAD_VARS:
+        env[var] = str(int(threads))
+    return env
+
+
+def pin_threads(threads):
+    """Set the thread variables in this process; refuse if numpy is already loaded."""
+    if "numpy" in sys.modules:
+        raise RuntimeError("pin_threads() must run before numpy is imported")
+    for var in THREAD_VARS:
+        os.environ[var] = str(int(threads))
+
+
+def run_cli(args, log, threads):
+    """Run `regstudy ARGS` (as `python -m pipeline.cli`, the interpreter of this job) with
+    its BLAS pinned to `threads`, appending its output to `log`; raise if it fails."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "pipeline.cli", *map(str, args)]
+    with open(log, "a") as fh:
+        fh.write("$ regstudy " + " ".join(_quote(a) for a in cmd[3:]) + "\n")
+        fh.flush()
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=thread_env(threads))
+    if proc.returncode != 0:
+        raise SystemExit(f"regstudy {args[0]} failed with exit code {proc.returncode}; see {log}")
+
+
+def _quote(a):
+    import shlex
+
+    return shlex.quote(str(a))
+
+
+class log_to:
+    """Context manager: send this process's stdout/stderr (and tracebacks) to a log file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.fh = open(self.path, "a")
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.fh
+        return self.fh
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            import traceback
+
+            traceback.print_exception(exc_type, exc, tb, file=self.fh)
+        sys.stdout, sys.stderr = self._saved
+        self.fh.close()
+        return False

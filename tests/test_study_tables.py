@@ -1,0 +1,186 @@
+"""Tables, statistics and figures of the workflow, on run folders shaped as
+docs/architecture.md describes (no engine needed)."""
+import json
+import math
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.study import figures, runstats, tables
+from pipeline.study.fakes import make_cache, make_run
+
+PROTOCOLS = ["reference", "corrected"]
+SEEDS = [1, 2, 3]
+DESCRIBED = [
+    {"experiment": "base", "dataset": "flowers", "table": "t1", "regularizer": "none",
+     "seed_study": {"run": "m1", "accuracy": 31.1, "train_seconds": 129, "near_zero": 192,
+                    "near_zero_pct": 0.0, "mean": -0.005, "variance": 0.032}},
+    {"experiment": "reg", "dataset": "flowers", "table": "t1", "regularizer": "L2 0.1",
+     "seed_study": {"run": "m2", "accuracy": 23.2, "train_seconds": 464}},
+    {"experiment": "allbad", "dataset": "flowers", "table": "t1", "regularizer": "L1 0.1",
+     "seed_study": {"accuracy": 23.3}},
+    {"experiment": "o_base", "dataset": "office31", "table": "t3", "regularizer": "none",
+     "seed_study": {"accuracy_domain": 87.4, "accuracy_object": 55.8, "train_seconds": 525}},
+    {"experiment": "o_noise", "dataset": "office31", "table": "t3", "regularizer": "noise",
+     "seed_study": {"accuracy_domain": 90.6, "accuracy_object": 54.1}},
+]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    for p in PROTOCOLS:
+        for i, s in enumerate(SEEDS):
+            make_run(root, p, "base", s, acc=0.50 + 0.02 * i)
+            status = "diverged" if (p == "corrected" and s == 2) else "ok"
+            make_run(root, p, "reg", s, acc=0.30 + 0.01 * i, status=status)
+            make_run(root, p, "allbad", s, status="diverged" if p == "reference" else "ok", acc=0.4)
+            make_run(root, p, "o_base", s, dataset="office31", acc=(0.8 + 0.01 * i, 0.5))
+            make_run(root, p, "o_noise", s, dataset="office31", acc=(0.9, 0.4 + 0.01 * i))
+    runs_dir = root / "results" / "runs"
+    for d in sorted(runs_dir.glob("*/*/seed*")):
+        runstats.write_run_stats(d / "params.npz", d / "metrics.json", d / "stats.json")
+    metrics = sorted(str(p) for p in runs_dir.glob("*/*/seed*/metrics.json"))
+    hist = sorted(str(p) for p in runs_dir.glob("*/*/seed*/history.csv"))
+    stats = sorted(str(p) for p in runs_dir.glob("*/*/seed*/stats.json"))
+    run_table = tables.collect_runs(metrics, hist, stats, DESCRIBED)
+    tables.write_csv(run_table, root / "runs.csv")
+    summary = tables.summarize(run_table, DESCRIBED)
+    tables.write_csv(summary, root / "summary.csv")
+    return root, run_table, summary
+
+
+def test_run_stats_counts_weights_only(study):
+    root, _, _ = study
+    s = json.loads((root / "results/runs/reference/base/seed1/stats.json").read_text())
+    assert s["count"] == 12 * 4 + 4 * 5          # biases excluded
+    assert s["near_zero"] >= 12                    # the zeroed row
+    assert s["near_zero_frac"] == pytest.approx(s["near_zero"] / s["count"])
+    assert abs(s["mean"]) < 0.02 and s["std"] == pytest.approx(math.sqrt(s["var"]))
+    h = s["histogram"]
+    assert h["bins"] == 100 and len(h["edges"]) == 101 and len(h["density"]) == 100
+    assert np.sum(np.diff(h["edges"]) * np.asarray(h["density"])) == pytest.approx(1.0)
+
+
+def test_run_stats_of_diverged_run(study):
+    root, _, _ = study
+    s = json.loads((root / "results/runs/corrected/reg/seed2/stats.json").read_text())
+    assert s["status"] == "diverged"
+    assert s["mean"] is None and s["nonfinite"] == 1
+
+
+def test_runs_table(study):
+    _, runs, _ = study
+    assert len(runs) == 5 * len(PROTOCOLS) * len(SEEDS)
+    r = runs[(runs.experiment == "base") & (runs.protocol == "reference") & (runs.seed == 2)].iloc[0]
+    assert r["status"] == "ok" and r["acc"] == pytest.approx(0.52)
+    assert r["param_count"] == 68 and r["epochs_done"] == 3
+    assert r["train_acc_final"] == pytest.approx(0.6)
+    d = runs[(runs.experiment == "reg") & (runs.protocol == "corrected") & (runs.seed == 2)].iloc[0]
+    assert d["status"] == "diverged" and math.isnan(d["acc"]) and d["diverged_epoch"] == 2
+    o = runs[(runs.experiment == "o_base") & (runs.seed == 3)].iloc[0]
+    assert o["acc_domain"] == pytest.approx(0.82) and o["acc_object"] == pytest.approx(0.5)
+    # experiment order follows the config, then protocol, then seed
+    assert list(dict.fromkeys(runs.experiment)) == [d["experiment"] for d in DESCRIBED]
+
+
+def test_summary_mean_std_over_seeds(study):
+    _, _, summary = study
+    S = summary.set_index(["experiment", "protocol"])
+    b = S.loc[("base", "reference")]
+    assert b["acc_mean"] == pytest.approx(0.52) and b["acc_std"] == pytest.approx(0.02)
+    assert b["n_ok"] == 3 and b["n_diverged"] == 0 and b["seeds"] == "1 2 3"
+    r = S.loc[("reg", "corrected")]
+    assert r["n_ok"] == 2 and r["n_diverged"] == 1
+    assert r["acc_mean"] == pytest.approx(0.31)  # seeds 1 and 3 only
+    a = S.loc[("allbad", "reference")]
+    assert a["n_ok"] == 0 and a["n_diverged"] == 3 and math.isnan(a["acc_mean"])
+    o = S.loc[("o_noise", "corrected")]
+    assert o["acc_object_mean"] == pytest.approx(0.41) and o["acc_domain_std"] == pytest.approx(0)
+
+
+def test_study_table_marks_diverged_and_shows_seed_study(study, tmp_path):
+    root, _, _ = study
+    t1 = [d for d in DESCRIBED if d["table"] == "t1"]
+    nums, disp = tables.write_study_table(root / "summary.csv", t1, PROTOCOLS, "Table 1",
+                                          tmp_path / "t1.csv", tmp_path / "t1.md", tmp_path / "t1.html")
+    md = (tmp_path / "t1.md").read_text()
+    assert md.startswith("## Table 1")
+    assert "52.0 ± 2.0" in md                       # base, both protocols
+    assert "31.1" in md and "192 (0.0%)" in md      # the seed study's numbers
+    assert "31.0 ± 1.4 (1/3 diverged)" in md        # reg under corrected: seeds 1 and 3
+    assert "diverged (3/3)" in md                   # allbad under reference
+    row = disp.set_index("experiment").loc["allbad"]
+    assert row["test acc %: reference"] == "diverged (3/3)"
+    assert row["test acc %: corrected"] == "40.0 ± 0.0"
+    csv = pd.read_csv(tmp_path / "t1.csv").set_index("experiment")
+    assert csv.loc["base", "reference_acc_mean"] == pytest.approx(52.0)
+    assert csv.loc["base", "study_acc"] == pytest.approx(31.1)
+    assert csv.loc["reg", "corrected_status"] == "1/3 diverged"
+    assert csv.loc["allbad", "reference_status"] == "diverged (3/3)"
+    html = (tmp_path / "t1.html").read_text()
+    assert "<table" in html and "diverged (3/3)" in html
+
+
+def test_office_table_domain_plus_object(study, tmp_path):
+    root, _, _ = study
+    t3 = [d for d in DESCRIBED if d["table"] == "t3"]
+    _, disp = tables.write_study_table(root / "summary.csv", t3, PROTOCOLS, "Table 3",
+                                       tmp_path / "t3.csv", tmp_path / "t3.md", tmp_path / "t3.html")
+    row = disp.set_index("experiment").loc["o_base"]
+    assert row["test acc % (domain+object): seed study"] == "87.4+55.8"
+    assert row["test acc %: reference"] == "81.0 ± 1.0 + 50.0 ± 0.0"
+
+
+def test_conclusions(study, tmp_path):
+    root, _, _ = study
+    rank, diffs = tables.write_conclusions(root / "summary.csv", root / "runs.csv", DESCRIBED,
+                                           {"t1": "Table 1", "t3": "Table 3"}, PROTOCOLS,
+                                           tmp_path / "c.md", tmp_path / "c.html")
+    d = diffs.set_index(["experiment", "protocol", "head"])
+    reg = d.loc[("reg", "reference", "acc")]
+    assert reg["diff_pts"] == pytest.approx(-21.0) and reg["verdict"] == "holds"
+    assert d.loc[("allbad", "reference", "acc")]["verdict"] == "diverged"
+    # o_noise: object accuracy lower than the baseline, as in the study (54.1 < 55.8)
+    assert d.loc[("o_noise", "reference", "acc_object")]["verdict"] == "holds"
+    # domain: the study says noise helps (+3.2), ours too (+9 pts, beyond 2 SE)
+    assert d.loc[("o_noise", "reference", "acc_domain")]["diff_pts"] == pytest.approx(9.0)
+    r = rank.set_index(["table", "protocol", "head"]).loc[("t1", "reference", "acc")]
+    assert r["study_best"] == "base" and r["best"] == "base" and r["best_agrees"]
+    assert "allbad" in r["diverged"]
+    md = (tmp_path / "c.md").read_text()
+    assert "## Table 1" in md and "| holds |" in md and "| reversed |" not in md
+
+
+def _png_size(path):
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(path)
+    return img.shape
+
+
+def test_figures(study, tmp_path):
+    root, _, _ = study
+    runs_dir = root / "results" / "runs"
+    t1 = [d for d in DESCRIBED if d["table"] == "t1"]
+    t3 = [d for d in DESCRIBED if d["table"] == "t3"]
+    glob = lambda pat: sorted(str(p) for p in runs_dir.glob(pat))  # noqa: E731
+    cache_f = make_cache(tmp_path / "data" / "flowers.npz", "flowers")
+    cache_o = make_cache(tmp_path / "data" / "office31.npz", "office31")
+    for kind, inputs, desc in [
+        ("curves", {"history": glob("*/[rab]*/seed*/history.csv"),
+                    "metrics": glob("*/[rab]*/seed*/metrics.json")}, t1),
+        ("curves", {"history": glob("*/o_*/seed*/history.csv"),
+                    "metrics": glob("*/o_*/seed*/metrics.json")}, t3),
+        ("histograms", {"stats": glob("*/[rab]*/seed1/stats.json")}, t1),
+        ("predictions", {"predictions": glob("*/[rab]*/seed2/predictions.npz"),
+                         "metrics": glob("*/[rab]*/seed2/metrics.json"), "data": [str(cache_f)]}, t1),
+        ("predictions", {"predictions": glob("*/o_*/seed1/predictions.npz"),
+                         "metrics": glob("*/o_*/seed1/metrics.json"), "data": [str(cache_o)]}, t3),
+        ("accuracy", {"summary": [str(root / "summary.csv")]}, t1),
+        ("accuracy", {"summary": [str(root / "summary.csv")]}, t3),
+    ]:
+        out = tmp_path / f"{kind}_{desc[0]['table']}.png"
+        figures.draw(kind, inputs, desc, out=out, title="T", protocols=PROTOCOLS)
+        h, w, _ = _png_size(out)
+        assert h > 200 and w > 300, (kind, h, w)

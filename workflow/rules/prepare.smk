@@ -1,0 +1,40 @@
+# Stage 1: image folders -> .npz caches. Without a configured folder the data set is a
+# generated stand-in in the real folder layout.
+
+
+rule standin:
+    output:
+        directory("results/standin/{dataset}"),
+    params:
+        per_class=lambda w: config["standin"][w.dataset]["per_class"],
+        seed=lambda w: config["standin"][w.dataset]["seed"],
+        size=config["image_size"],
+    log:
+        "results/logs/standin/{dataset}.log",
+    threads: res("prepare", "threads")
+    resources:
+        mem_mb=res("prepare", "mem_mb"),
+        runtime=res("prepare", "runtime"),
+    conda:
+        "../envs/regstudy.yaml"
+    script:
+        "../scripts/standin.py"
+
+
+rule prepare:
+    input:
+        root=data_root,
+    output:
+        cache="results/data/{dataset}.npz",
+    params:
+        size=config["image_size"],
+    log:
+        "results/logs/prepare/{dataset}.log",
+    threads: res("prepare", "threads")
+    resources:
+        mem_mb=res("prepare", "mem_mb"),
+        runtime=res("prepare", "runtime"),
+    conda:
+        "../envs/regstudy.yaml"
+    script:
+        "../scripts/prepare.py"

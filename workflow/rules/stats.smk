@@ -1,0 +1,19 @@
+# Stage 3: parameter statistics of each run (near-zero count, mean, variance, histogram).
+
+
+rule run_stats:
+    input:
+        params=f"{RUN}/params.npz",
+        metrics=f"{RUN}/metrics.json",
+    output:
+        f"{RUN}/stats.json",
+    log:
+        "results/logs/stats/{protocol}/{experiment}/seed{seed}.log",
+    threads: res("default", "threads")
+    resources:
+        mem_mb=res("default", "mem_mb"),
+        runtime=res("default", "runtime"),
+    conda:
+        "../envs/regstudy.yaml"
+    script:
+        "../scripts/run_stats.py"

@@ -1,0 +1,26 @@
+# Stage 2: one training job per experiment x protocol x seed.
+
+
+rule train:
+    input:
+        data=lambda w: f"results/data/{dataset_of(w.experiment)}.npz",
+    output:
+        metrics=f"{RUN}/metrics.json",
+        history=f"{RUN}/history.csv",
+        params=f"{RUN}/params.npz",
+        predictions=f"{RUN}/predictions.npz",
+    params:
+        settings=train_settings,
+        engine=ENGINE_VERSION,
+    log:
+        "results/logs/train/{protocol}/{experiment}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{protocol}/{experiment}/seed{seed}.tsv"
+    threads: res("train", "threads")
+    resources:
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
+    conda:
+        "../envs/regstudy.yaml"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,19 @@
+# Every run in one long table (runs.csv), then mean +- std over seeds (summary.csv).
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this checkout's package
+import json
+
+from pipeline.study.jobenv import log_to, pin_threads
+
+pin_threads(snakemake.threads)
+with log_to(snakemake.log[0]):
+    from pipeline.study import tables
+
+    described = json.loads(snakemake.params.experiments)
+    run_table = tables.collect_runs(
+        snakemake.input.metrics, snakemake.input.history, snakemake.input.stats, described
+    )
+    tables.write_csv(run_table, snakemake.output.runs)
+    tables.write_csv(tables.summarize(run_table, described), snakemake.output.summary)

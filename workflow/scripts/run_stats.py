@@ -1,0 +1,12 @@
+# Parameter statistics of one run: near-zero share, mean, variance, histogram data.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this checkout's package
+from pipeline.study.jobenv import log_to, pin_threads
+
+pin_threads(snakemake.threads)
+with log_to(snakemake.log[0]):
+    from pipeline.study.runstats import write_run_stats
+
+    write_run_stats(snakemake.input.params, snakemake.input.metrics, snakemake.output[0])

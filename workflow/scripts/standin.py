@@ -1,0 +1,14 @@
+# Generate a stand-in image folder in the real layout (regstudy synth).
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this checkout's package
+from pipeline.study.jobenv import pin_threads, run_cli
+
+pin_threads(snakemake.threads)
+run_cli(
+    ["synth", snakemake.wildcards.dataset, snakemake.output[0],
+     "--seed", snakemake.params.seed, "--per-class", snakemake.params.per_class,
+     "--size", snakemake.params.size],
+    log=snakemake.log[0], threads=snakemake.threads,
+)
