@@ -176,7 +176,7 @@ class _Collector:
     def mapping(self, value, where, required=(), allowed=None):
         """Check a mapping's type, required and unknown keys. False if not a mapping."""
         if not isinstance(value, dict):
-            self.add(where, f"must be a mapping, got {type(value).__name__} {value!r}")
+            self.add(where or "config", f"must be a mapping, got {type(value).__name__} {value!r}")
             return False
         for k in required:
             if k not in value:
@@ -386,7 +386,7 @@ def config_problems(config, files=(), schema=None):
     if problems:
         return problems
     col = _Collector()
-    if not col.mapping(config, "config", TOP_REQUIRED, TOP_KEYS):
+    if not col.mapping(config, "", TOP_REQUIRED, TOP_KEYS):
         return col.problems
     c = config
 
@@ -548,9 +548,18 @@ def schema_problems(config, schema):
     validator = jsonschema.Draft202012Validator(schema)
     out = []
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        err = _deepest(err)
         where = _path(*err.absolute_path) or "config"
         out.append(f"{where}: {err.message}")
-    return out
+    return list(dict.fromkeys(out))
+
+
+def _deepest(err):
+    """For oneOf/anyOf failures, the alternative's error that reaches deepest into the
+    instance (it names the key that is actually wrong)."""
+    while err.context:
+        err = max(err.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+    return err
 
 
 # ---------------------------------------------------------------------------------------
