@@ -90,17 +90,17 @@ def table_experiments(wildcards):
 
 
 def all_experiments_described():
+    """What the run table records about every experiment (its params: labels, tables)."""
     return json.dumps([cc.describe(config, n) for n in EXPERIMENTS], sort_keys=True)
 
 
-def figure_names():
-    return ["curves", "histograms", "predictions", "accuracy"]
+FIGURES = ["curves", "histograms", "predictions", "accuracy"]
 
 
 def all_outputs():
     out = ["results/tables/runs.csv", "results/tables/summary.csv"]
     out += expand("results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "html"])
     out += ["results/tables/conclusions.md", "results/tables/conclusions.html"]
-    out += expand("results/figures/{kind}_{table}.png", kind=figure_names(), table=TABLES)
+    out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]
     return out

@@ -1,63 +1,13 @@
-# Stage 5: figures, one of each kind per table.
+# Stage 5: the figures of one table: training curves, parameter histograms, sample
+# predictions, accuracy comparison.
 
 
-rule figure_curves:
+rule figures:
     input:
         history=table_runs("history.csv"),
         metrics=table_runs("metrics.json"),
-    output:
-        report(
-            "results/figures/curves_{table}.png",
-            caption="../report/curves.rst",
-            category="Figures",
-            subcategory="Training curves",
-            labels={"table": "{table}"},
-        ),
-    params:
-        title=lambda w: cc.table_title(config, w.table),
-        experiments=table_experiments,
-    log:
-        "results/logs/figures/curves_{table}.log",
-    threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
-    script:
-        "../scripts/figure.py"
-
-
-rule figure_histograms:
-    input:
         stats=table_runs("stats.json", seeds=SEEDS[:1]),
-    output:
-        report(
-            "results/figures/histograms_{table}.png",
-            caption="../report/histograms.rst",
-            category="Figures",
-            subcategory="Parameter histograms",
-            labels={"table": "{table}"},
-        ),
-    params:
-        title=lambda w: cc.table_title(config, w.table),
-        experiments=table_experiments,
-    log:
-        "results/logs/figures/histograms_{table}.log",
-    threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
-    script:
-        "../scripts/figure.py"
-
-
-rule figure_predictions:
-    input:
         predictions=table_runs("predictions.npz", seeds=SEEDS[:1]),
-        metrics=table_runs("metrics.json", seeds=SEEDS[:1]),
         data=lambda w: expand(
             "results/data/{dataset}.npz",
             dataset=sorted(
@@ -65,46 +15,42 @@ rule figure_predictions:
             ),
         ),
     output:
-        report(
+        curves=report(
+            "results/figures/curves_{table}.png",
+            caption="../report/curves.rst",
+            category="Figures",
+            subcategory="Training curves",
+            labels={"table": "{table}", "figure": "training curves"},
+        ),
+        histograms=report(
+            "results/figures/histograms_{table}.png",
+            caption="../report/histograms.rst",
+            category="Figures",
+            subcategory="Parameter histograms",
+            labels={"table": "{table}", "figure": "parameter histograms"},
+        ),
+        predictions=report(
             "results/figures/predictions_{table}.png",
             caption="../report/predictions.rst",
             category="Figures",
             subcategory="Sample predictions",
-            labels={"table": "{table}"},
+            labels={"table": "{table}", "figure": "sample predictions"},
         ),
-    params:
-        title=lambda w: cc.table_title(config, w.table),
-        experiments=table_experiments,
-        samples=3,
-    log:
-        "results/logs/figures/predictions_{table}.log",
-    threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
-    script:
-        "../scripts/figure.py"
-
-
-rule figure_accuracy:
-    input:
-        summary="results/tables/summary.csv",
-    output:
-        report(
+        accuracy=report(
             "results/figures/accuracy_{table}.png",
             caption="../report/accuracy.rst",
             category="Figures",
             subcategory="Accuracy comparison",
-            labels={"table": "{table}"},
+            labels={"table": "{table}", "figure": "accuracy"},
         ),
     params:
         title=lambda w: cc.table_title(config, w.table),
         experiments=table_experiments,
         protocols=PROTOCOLS,
+        first_seed=SEEDS[0],
+        samples=3,
     log:
-        "results/logs/figures/accuracy_{table}.log",
+        "results/logs/figures/{table}.log",
     threads: res("default", "threads")
     resources:
         mem_mb=res("default", "mem_mb"),
@@ -112,4 +58,4 @@ rule figure_accuracy:
     conda:
         "../envs/regstudy.yaml"
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"

@@ -21,8 +21,6 @@ rule collect_runs:
         ),
     params:
         experiments=all_experiments_described(),
-        protocols=PROTOCOLS,
-        seeds=SEEDS,
     log:
         "results/logs/tables/collect_runs.log",
     threads: res("default", "threads")
@@ -35,53 +33,61 @@ rule collect_runs:
         "../scripts/collect_runs.py"
 
 
-rule study_table:
-    input:
-        summary="results/tables/summary.csv",
-    output:
-        csv="results/tables/{table}.csv",
-        md="results/tables/{table}.md",
-        html=report(
-            "results/tables/{table}.html",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="Study tables",
-            labels={"table": "{table}"},
-        ),
-    params:
-        title=lambda w: cc.table_title(config, w.table),
-        experiments=table_experiments,
-        protocols=PROTOCOLS,
-    log:
-        "results/logs/tables/{table}.log",
-    threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
-    script:
-        "../scripts/study_table.py"
-
-
-rule conclusions:
+rule study_tables:
     input:
         summary="results/tables/summary.csv",
         runs="results/tables/runs.csv",
     output:
-        md="results/tables/conclusions.md",
-        html=report(
+        csv=expand("results/tables/{table}.csv", table=TABLES),
+        md=expand("results/tables/{table}.md", table=TABLES),
+        html=[
+            report(
+                f"results/tables/{table}.html",
+                caption="../report/table.rst",
+                category="Tables",
+                subcategory="Study tables",
+                labels={"table": cc.table_title(config, table)},
+            )
+            for table in TABLES
+        ],
+        conclusions_md="results/tables/conclusions.md",
+        conclusions_html=report(
             "results/tables/conclusions.html",
             caption="../report/conclusions.rst",
             category="Tables",
             subcategory="Conclusions",
+            labels={"table": "conclusions"},
+        ),
+        summary_md=report(
+            "results/summary.md",
+            caption="../report/summary_md.rst",
+            category="Summary",
         ),
     params:
-        experiments=all_experiments_described(),
-        titles={t: cc.table_title(config, t) for t in TABLES},
+        tables=json.dumps(
+            {
+                t: {
+                    "title": cc.table_title(config, t),
+                    "experiments": [
+                        cc.describe(config, e) for e in cc.experiments_in_table(config, t)
+                    ],
+                }
+                for t in TABLES
+            },
+            sort_keys=True,
+        ),
         protocols=PROTOCOLS,
+        seeds=SEEDS,
+        engine=ENGINE_VERSION,
+        settings=json.dumps(
+            {
+                k: config[k]
+                for k in ("image_size", "training", "flowers_dir", "office31_dir")
+            },
+            sort_keys=True,
+        ),
     log:
-        "results/logs/tables/conclusions.log",
+        "results/logs/tables/study_tables.log",
     threads: res("default", "threads")
     resources:
         mem_mb=res("default", "mem_mb"),
@@ -89,4 +95,4 @@ rule conclusions:
     conda:
         "../envs/regstudy.yaml"
     script:
-        "../scripts/conclusions.py"
+        "../scripts/study_tables.py"

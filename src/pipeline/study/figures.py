@@ -222,8 +222,10 @@ def predictions(prediction_paths, metrics_paths, data_paths, described, out, tit
     _save(fig, out)
 
 
-def accuracy_chart(summary_csv, described, protocols, out, title):
-    summary = pd.read_csv(summary_csv)
+def accuracy_chart(summary, described, protocols, out, title):
+    """`summary`: the frame of tables.summarize (or the path of summary.csv)."""
+    if not isinstance(summary, pd.DataFrame):
+        summary = pd.read_csv(summary)
     S = summary.set_index(["experiment", "protocol"])
     names = [d["experiment"] for d in described]
     dual = any(d.get("dataset") == "office31" for d in described) or any(

@@ -39,17 +39,22 @@ def pin_threads(threads):
 
 
 def run_cli(args, log, threads):
-    """Run `regstudy ARGS` (as `python -m pipeline.cli`, the interpreter of this job) with
-    its BLAS pinned to `threads`, appending its output to `log`; raise if it fails."""
-    import subprocess
+    """Run `regstudy ARGS` in this process (one interpreter start per job) with its output
+    appended to `log`; raise SystemExit if it fails. Call pin_threads(threads) first."""
+    if os.environ.get("OMP_NUM_THREADS") != str(int(threads)):
+        pin_threads(threads)
+    from pipeline.cli import main
 
-    cmd = [sys.executable, "-m", "pipeline.cli", *map(str, args)]
-    with open(log, "a") as fh:
-        fh.write("$ regstudy " + " ".join(_quote(a) for a in cmd[3:]) + "\n")
+    args = [str(a) for a in args]
+    with log_to(log) as fh:
+        fh.write("$ regstudy " + " ".join(_quote(a) for a in args) + "\n")
         fh.flush()
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=thread_env(threads))
-    if proc.returncode != 0:
-        raise SystemExit(f"regstudy {args[0]} failed with exit code {proc.returncode}; see {log}")
+        try:
+            rc = main(args)
+        except SystemExit as e:  # argparse errors
+            rc = e.code if isinstance(e.code, int) else 1
+    if rc:
+        raise SystemExit(f"regstudy {args[0]} failed with exit code {rc}; see {log}")
 
 
 def _quote(a):
@@ -71,7 +76,7 @@ class log_to:
         return self.fh
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
+        if exc_type is not None and not (exc_type is SystemExit and exc.code in (0, None)):
             import traceback
 
             traceback.print_exception(exc_type, exc, tb, file=self.fh)

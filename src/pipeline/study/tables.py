@@ -473,5 +473,6 @@ def write_summary(table_mds, conclusions_md, protocols, seeds, engine, settings,
     ]
     for p in table_mds:
         parts.append(Path(p).read_text())
-    parts.append(Path(conclusions_md).read_text().replace("# Which", "## Which", 1))
+    concl = Path(conclusions_md).read_text().replace("\n## ", "\n### ")
+    parts.append(concl.replace("# Which", "## Which", 1))
     write_text(out, "\n".join(parts))

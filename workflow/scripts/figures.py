@@ -1,0 +1,25 @@
+# The four figures of one table.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this checkout's package
+import json
+
+from pipeline.study.jobenv import log_to, pin_threads
+
+pin_threads(snakemake.threads)
+with log_to(snakemake.log[0]):
+    from pipeline.study import figures
+
+    i, p, o = snakemake.input, snakemake.params, snakemake.output
+    described = json.loads(p.experiments)
+    figures.training_curves(list(i.history), list(i.metrics), described, o.curves, p.title)
+    figures.histograms(list(i.stats), described, o.histograms, p.title)
+    first = [m for m in i.metrics if Path(m).parent.name == f"seed{p.first_seed}"]
+    figures.predictions(list(i.predictions), first, list(i.data), described, o.predictions,
+                        p.title, samples=int(p.samples))
+    # the table's own runs, so that a figure of one table does not wait on the others
+    from pipeline.study import tables
+
+    summary = tables.summarize(tables.collect_runs(list(i.metrics), [], [], described), described)
+    figures.accuracy_chart(summary, described, list(p.protocols), o.accuracy, p.title)
