@@ -10,13 +10,20 @@ from pipeline.study.jobenv import pin_threads, run_cli
 
 pin_threads(snakemake.threads)
 s = json.loads(snakemake.params.settings)
+run_dir = os.path.dirname(snakemake.output.metrics)
+# The layer list goes in a file beside the run (an inline list can exceed a path's length
+# limit, and the file documents the run): results/runs/.../net.json
+os.makedirs(run_dir, exist_ok=True)
+net_file = os.path.join(run_dir, "net.json")
+with open(net_file, "w") as fh:
+    json.dump(s["net"], fh)
 args = [
     "train", "--data", snakemake.input.data,
-    "--net", json.dumps(s["net"], separators=(",", ":")),
+    "--net", net_file,
     "--protocol", snakemake.wildcards.protocol,
     "--epochs", s["epochs"], "--batch-size", s["batch_size"], "--lr", repr(s["learning_rate"]),
     "--seed", snakemake.wildcards.seed,
-    "--out", os.path.dirname(snakemake.output.metrics),
+    "--out", run_dir,
     "--l1", repr(s["l1"]), "--l2", repr(s["l2"]),
     "--experiment", snakemake.wildcards.experiment,
     "--report", s["report"],
