@@ -1,7 +1,11 @@
 """Convolution, stride 1, 'same' zero padding, cross-correlation (no kernel flip), as the
-reference. im2col in the CNHW layout: kh*kw shifted slice copies of a padded input into
-a preallocated (C*kh*kw, N*H*W) buffer, then one matrix product whose (O, N*H*W) result is
-already the CNHW output. Kernels are stored (chn, C, kh, kw)."""
+reference. Kernels are stored (chn, C, kh, kw).
+
+im2col in the CNHW layout: kh*kw shifted slice copies of a padded input into a
+preallocated (C*kh*kw + 1, N*H*W) buffer whose last row is ones, so one matrix product
+with [kernel | bias] gives the biased (chn, N*H*W) output, already in CNHW, and one
+product in the backward pass gives the kernel and bias gradients together.
+"""
 import numpy as np
 
 from . import activations
@@ -19,49 +23,63 @@ class Conv(Layer):
         self.pad = ((kh - 1) // 2, (kw - 1) // 2)
         self.param_shapes = {"k": ((o, c, kh, kw), "weight"), "b": ((o,), "bias")}
         self.out_shape = (o, h, w)
-        self._buffers = {}      # batch size -> (padded input, columns)
+        self._buffers = {}      # (batch size, dtype) -> work arrays
 
     def _buffers_for(self, n, dtype):
         key = (n, np.dtype(dtype).str)
         if key not in self._buffers:
             c, h, w = self.in_shape
             kh, kw = self.k
-            xp = np.zeros((c, n, h + kh - 1, w + kw - 1), dtype)   # borders stay zero
-            cols = np.empty((c, kh, kw, n, h, w), dtype)
-            self._buffers[key] = (xp, cols)
+            o = self.out_shape[0]
+            padded = (c, n, h + kh - 1, w + kw - 1)
+            cols = np.empty((c * kh * kw + 1, n * h * w), dtype)
+            cols[-1] = 1.0                                  # the bias row
+            self._buffers[key] = {
+                "xp": np.zeros(padded, dtype),              # borders stay zero
+                "cols": cols,
+                "dxp": np.empty(padded, dtype),
+                "kb": np.empty((o, c * kh * kw + 1), dtype),
+            }
         return self._buffers[key]
 
     def forward(self, x, params, train, rng):
         c, n, h, w = x.shape
         kh, kw = self.k
         ph, pw = self.pad
-        xp, cols = self._buffers_for(n, x.dtype)
+        buf = self._buffers_for(n, x.dtype)
+        xp, cols = buf["xp"], buf["cols"]
         xp[:, :, ph:ph + h, pw:pw + w] = x
+        patches = cols[:-1].reshape(c, kh, kw, n, h, w)
         for i in range(kh):
             for j in range(kw):
-                cols[:, i, j] = xp[:, :, i:i + h, j:j + w]
-        cols2 = cols.reshape(c * kh * kw, n * h * w)
-        kmat = params["k"].reshape(params["k"].shape[0], -1)
-        y = kmat @ cols2
-        y += params["b"][:, None]
+                patches[:, i, j] = xp[:, :, i:i + h, j:j + w]
+        kb = buf["kb"]
+        o = kb.shape[0]
+        kb[:, :-1] = params["k"].reshape(o, -1)
+        kb[:, -1] = params["b"]
+        y = kb @ cols
         activations.forward(self.act, y)
-        y = y.reshape(-1, n, h, w)
-        # The column buffer is reused by the next forward of this batch size, which in
-        # training always comes after this step's backward.
-        return y, (cols2, y, x.shape)
+        y = y.reshape(o, n, h, w)
+        # `cols` is reused by the next forward of this batch size, which in training
+        # always comes after this step's backward.
+        return y, (buf, y)
 
     def backward(self, dout, cache, params, grads):
-        cols2, y, (c, n, h, w) = cache
-        o = y.shape[0]
+        buf, y = cache
+        o, n, h, w = y.shape
+        cols = buf["cols"]
         dz = activations.backward(self.act, y, dout).reshape(o, -1)
-        np.matmul(dz, cols2.T, out=grads["k"].reshape(o, -1))
-        np.sum(dz, axis=1, out=grads["b"])
+        gkb = dz @ cols.T
+        grads["k"][...] = gkb[:, :-1].reshape(grads["k"].shape)
+        grads["b"][...] = gkb[:, -1]
         if not self.need_dx:
             return None
+        c = self.in_shape[0]
         kh, kw = self.k
         ph, pw = self.pad
         dcols = (params["k"].reshape(o, -1).T @ dz).reshape(c, kh, kw, n, h, w)
-        dxp = np.zeros((c, n, h + kh - 1, w + kw - 1), dz.dtype)
+        dxp = buf["dxp"]
+        dxp.fill(0)
         for i in range(kh):
             for j in range(kw):
                 dxp[:, :, i:i + h, j:j + w] += dcols[:, i, j]

@@ -47,6 +47,9 @@ class Network:
                 else cls(spec.options, shape)
             self.layers.append(layer)
             shape = layer.out_shape
+        for a, b in zip(self.layers, self.layers[1:]):
+            if isinstance(a, (Conv, Dense)) and a.act == "relu" and isinstance(b, MaxPool):
+                a.act, b.relu = "none", True       # see MaxPool.relu
         self._allocate()
 
     def _allocate(self):

@@ -13,28 +13,38 @@ class _Pool(Layer):
         self.out_shape = (c, h // sh, w // sw)
 
     def _views(self, x):
+        """The sh*sw window positions; together they partition x."""
         sh, sw = self.stride
         return [x[:, :, i::sh, j::sw] for i in range(sh) for j in range(sw)]
 
 
 class MaxPool(_Pool):
+    # Set by the network when the layer before is a ReLU conv/full layer: max pooling
+    # commutes with ReLU, so the ReLU is applied here, on the pooled map (stride^2 times
+    # smaller), and its mask folds into this layer's backward. Same values, same gradients.
+    relu = False
+
     def forward(self, x, params, train, rng):
         views = self._views(x)
         y = views[0].copy()
         for v in views[1:]:
             np.maximum(y, v, out=y)
-        return y, (x, y)
+        pooled = y.copy() if self.relu else y
+        if self.relu:
+            np.maximum(y, 0, out=y)
+        return y, (x, pooled)
 
     def backward(self, dout, cache, params, grads):
         # The whole gradient goes to the first maximum in row-major window order.
-        x, y = cache
-        dx = np.zeros_like(x)
-        taken = np.zeros(y.shape, bool)
-        for v, dv in zip(self._views(x), self._views(dx)):
-            hit = v == y
-            hit &= ~taken
-            taken |= hit
-            np.multiply(dout, hit, out=dv)
+        x, pooled = cache
+        g = dout * (pooled > 0) if self.relu else dout.copy()
+        dx = np.empty_like(x)
+        views = self._views(x)
+        for k, (v, dv) in enumerate(zip(views, self._views(dx))):
+            hit = v == pooled
+            np.multiply(g, hit, out=dv)
+            if k < len(views) - 1:
+                g -= dv                 # a later tie gets nothing
         return dx
 
 

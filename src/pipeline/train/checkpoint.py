@@ -22,12 +22,15 @@ def fingerprint(settings):
 
 
 def save(run_dir, *, fp, epoch, net_arrays, trainer_state, rng_states, history, clock):
-    meta = {"fingerprint": fp, "epoch": epoch, "rng": rng_states, "history": history,
-            "clock": clock, "steps": trainer_state["steps"], "flushed": trainer_state["flushed"],
-            "t": int(trainer_state["t"])}
     arrays = {f"net/{k}": v for k, v in net_arrays.items()}
-    arrays["opt/m"] = trainer_state["m"]
-    arrays["opt/v"] = trainer_state["v"]
+    scalars = {}
+    for k, v in trainer_state.items():
+        if np.ndim(v):
+            arrays[f"trainer/{k}"] = v
+        else:
+            scalars[k] = int(v)
+    meta = {"fingerprint": fp, "epoch": epoch, "rng": rng_states, "history": history,
+            "clock": clock, "trainer": scalars}
     arrays["meta"] = np.asarray(json.dumps(meta))
     atomic.save_npz(Path(run_dir) / NAME, **arrays)
 
@@ -41,8 +44,8 @@ def load(run_dir, fp):
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             net_arrays = {k[4:]: z[k] for k in z.files if k.startswith("net/")}
-            state = {"m": z["opt/m"], "v": z["opt/v"], "t": meta["t"],
-                     "steps": meta["steps"], "flushed": meta["flushed"]}
+            state = {k[8:]: z[k] for k in z.files if k.startswith("trainer/")}
+            state.update(meta["trainer"])
     except Exception as exc:     # a checkpoint is an optimisation: never fatal
         return None, f"{path} is unreadable ({type(exc).__name__}); starting from scratch"
     if meta.get("fingerprint") != fp:

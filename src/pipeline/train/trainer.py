@@ -14,7 +14,7 @@ import numpy as np
 
 from pipeline.engine.losses import head_slices, softmax_cross_entropy
 from pipeline.engine.optim import Adam, sgd_step
-from pipeline.engine.regularizers import add_penalty_gradient
+from pipeline.engine.regularizers import add_penalty_gradient, penalty_terms
 
 # Subnormal guard: Adam's moments of dead units and L1/L2-shrunk weights decay into
 # float32's subnormal range, where arithmetic is many times slower. Every FLUSH_EVERY
@@ -46,6 +46,7 @@ class Trainer:
         self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
         self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
         self._scratch = np.empty(net.n_weights, net.dtype)
+        self._l1_sign = np.empty(net.n_weights, net.dtype)
         self.steps = 0
         self.flushed = 0
 
@@ -54,9 +55,7 @@ class Trainer:
         """(lambda-scaled penalty, penalty as the reference reports it: no lambda)."""
         if not (self.l1 or self.l2):
             return 0.0, 0.0
-        w = self.net.weights
-        sq = 0.5 * float(np.dot(w, w)) if self.l2 else 0.0
-        ab = float(np.abs(w, out=self._scratch).sum(dtype=np.float64)) if self.l1 else 0.0
+        sq, ab = penalty_terms(self.net.weights, self.l1, self.l2, self._l1_sign)
         return self.l2 * sq + self.l1 * ab, sq + ab
 
     def step(self, xb, yb, rng):
@@ -68,7 +67,8 @@ class Trainer:
         net.backward(dlogits, caches)
         nw = net.n_weights
         if self.q["decay"] == "loss_gradient":
-            add_penalty_gradient(net.grad[:nw], net.weights, self.l1, self.l2, self._scratch)
+            add_penalty_gradient(net.grad[:nw], net.weights, self.l1, self.l2, self._scratch,
+                                 l1_sign=self._l1_sign)
             self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam])
         else:
             self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam],
@@ -77,7 +77,7 @@ class Trainer:
             sgd_step(net.flat[self.n_adam:], net.grad[self.n_adam:], self.lr)
         self.steps += 1
         if self.steps % FLUSH_EVERY == 0:
-            self.flushed += sum(flush_tiny(a) for a in (self.opt.m, self.opt.v, net.flat))
+            self.flushed += sum(flush_tiny(a) for a in (self.opt.u, self.opt.w, net.flat))
         return cost, data_loss, scaled, correct
 
     # -- one epoch ---------------------------------------------------------------------

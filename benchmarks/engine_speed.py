@@ -1,0 +1,191 @@
+"""Engine speed: seconds per epoch of the study's MLP [30,10] and CNN cnn1 on 96x96x3
+inputs at batch size 10 over the real flowers training split (3,450 images), with and
+without each regularizer; ratios to the unregularized run and, where PyTorch is
+installed, to the same network in PyTorch (same threads, batch, data), measured in the
+same run, interleaved. Then 10-epoch runs that show whether float32 subnormals slow
+training down (last epoch / first epoch).
+
+    python benchmarks/engine_speed.py                 # everything, ~10 minutes
+    python benchmarks/engine_speed.py --quick         # 1 repeat, no 10-epoch runs
+    python benchmarks/engine_speed.py --threads 1
+
+Medians over --repeats epochs. Machines here are shared and noisy: read the ratios.
+"""
+import argparse
+import os
+import sys
+
+# BLAS threads must be fixed before NumPy loads.
+_threads = "2"
+for _i, _a in enumerate(sys.argv):
+    if _a == "--threads" and _i + 1 < len(sys.argv):
+        _threads = sys.argv[_i + 1]
+    elif _a.startswith("--threads="):
+        _threads = _a.split("=", 1)[1]
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = _threads
+
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from pipeline.engine.nets import NAMED_NETS  # noqa: E402
+from pipeline.engine.network import Network  # noqa: E402
+from pipeline.engine.protocol import resolve  # noqa: E402
+from pipeline.train.streams import make_streams  # noqa: E402
+from pipeline.train.trainer import Trainer  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+N_TRAIN = 3450
+
+MLP_VARIANTS = {   # name -> (hidden, l1, l2)
+    "none": ([30, 10], 0, 0),
+    "l2 0.01": ([30, 10], 0, 0.01),
+    "l1 0.01": ([30, 10], 0.01, 0),
+    "dropout 0.6": ([30, ["dropout", {"keep_prob": 0.6}], 10, ["dropout", {"keep_prob": 0.6}]], 0, 0),
+    "noise 0.01": ([30, ["noise", {"std": 0.01}], 10, ["noise", {"std": 0.01}]], 0, 0),
+    "batch_normal": ([30, ["batch_normal"], 10, ["batch_normal"]], 0, 0),
+}
+CNN_VARIANTS = {
+    "none": (NAMED_NETS["cnn1"], 0, 0),
+    "l2 0.01": (NAMED_NETS["cnn1"], 0, 0.01),
+    "l1 0.01": (NAMED_NETS["cnn1"], 0.01, 0),
+    "dropout (cnn2)": (NAMED_NETS["cnn2"], 0, 0),
+    "noise (cnn3)": (NAMED_NETS["cnn3"], 0, 0),
+    "batch_normal (cnn4)": (NAMED_NETS["cnn4"], 0, 0),
+}
+
+
+def load_images(args):
+    """(x uint8 N,96,96,3, y int N) of the real flowers, or a generated stand-in."""
+    from pipeline.data.cache import load_cache
+    from pipeline.data.prepare import prepare
+
+    tmp = Path(tempfile.gettempdir()) / "regstudy-bench"
+    root = Path(args.flowers)
+    if root.is_dir():
+        cache = tmp / "flowers-96.npz"
+        prepare("flowers", root, cache, size=96, log=lambda *_: None)
+        source = f"flowers ({root})"
+    else:
+        from pipeline.data.synth import synthesize
+        folder = tmp / "synthetic-flowers"
+        synthesize("flowers", folder, seed=0, per_class=N_TRAIN // 5 + 10, size=96,
+                   log=lambda *_: None)
+        cache = tmp / "synthetic-flowers-96.npz"
+        prepare("flowers", folder, cache, size=96, log=lambda *_: None)
+        source = "generated stand-in (real flowers not found)"
+    c = load_cache(cache)
+    idx = np.random.default_rng(0).permutation(c.n)[:N_TRAIN]
+    return c["x"][idx], c["y"][idx], source
+
+
+def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0):
+    net = Network(hidden, x.shape[1:], [5])
+    streams = make_streams(seed, "separate_streams")
+    net.init_params(streams["init"])
+    tr = Trainer(net, resolve(protocol), l1=l1, l2=l2)
+    idx = np.arange(len(x))
+    secs = [tr.epoch(x, y, idx, streams, e)["train_seconds"] for e in range(epochs)]
+    return secs, tr.flushed
+
+
+def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
+    from torch_nets import build
+    torch.manual_seed(seed)
+    net = build(torch, kind, variant)
+    opt = torch.optim.Adam(net.parameters(), lr=0.001)
+    lossf = torch.nn.CrossEntropyLoss()
+    weights = [p for p in net.parameters() if p.dim() > 1]
+    net.train()
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(xt)))
+    t0 = time.perf_counter()
+    for i in range(0, len(xt), 10):
+        idx = order[i:i + 10]
+        loss = lossf(net(xt[idx]), yt[idx])
+        if l2:
+            loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
+        if l1:
+            loss = loss + l1 * sum(w.abs().sum() for w in weights)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def table(title, rows):
+    print(f"\n{title}")
+    print(f"{'variant':<22}{'numpy s/epoch':>14}{'x none':>9}{'torch s/epoch':>15}{'numpy/torch':>13}")
+    base = rows[0][1]
+    for name, ours, theirs in rows:
+        t = f"{theirs:15.2f}{ours / theirs:13.2f}" if theirs else f"{'-':>15}{'-':>13}"
+        print(f"{name:<22}{ours:14.2f}{ours / base:9.2f}{t}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
+    ap.add_argument("--repeats", type=int, default=3, help="epochs per variant; the median counts")
+    ap.add_argument("--quick", action="store_true", help="1 repeat, skip the 10-epoch runs")
+    ap.add_argument("--only", choices=["mlp", "cnn"], help="one network only")
+    ap.add_argument("--flowers", default=os.environ.get(
+        "REGSTUDY_FLOWERS_DIR", str(REPO.parent / "shared" / "data" / "flowers")))
+    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    ap.add_argument("--json", help="also write the numbers to this file")
+    args = ap.parse_args()
+    repeats = 1 if args.quick else args.repeats
+
+    try:
+        if args.no_torch:
+            raise ImportError
+        import torch
+        torch.set_num_threads(args.threads)
+        sys.path.insert(0, str(Path(__file__).parent))
+    except ImportError:
+        torch = None
+    x, y, source = load_images(args)
+    print(f"data: {source}, {len(x)} training images 96x96x3, batch 10, "
+          f"{len(x) // 10} steps/epoch; threads {args.threads}; "
+          f"torch {torch.__version__ if torch else 'not installed'}; median of {repeats}")
+    if torch:
+        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32) / 255)
+        yt = torch.from_numpy(y[:, 0].astype(np.int64))
+    out = {}
+    nets = [("mlp", MLP_VARIANTS), ("cnn", CNN_VARIANTS)]
+    for kind, variants in nets:
+        if args.only and args.only != kind:
+            continue
+        rows = []
+        for name, (hidden, l1, l2) in variants.items():
+            ours, theirs = [], []
+            for _ in range(repeats):          # interleaved: both see the same machine load
+                ours.append(numpy_epoch(hidden, l1, l2, x, y)[0][0])
+                if torch:
+                    theirs.append(torch_epoch(torch, kind, name, l1, l2, xt, yt))
+            rows.append((name, statistics.median(ours), statistics.median(theirs) if theirs else None))
+            print(f"  {kind} {name}: numpy {ours}  torch {theirs}", flush=True)
+        table(f"{kind.upper()} ({'[30,10]' if kind == 'mlp' else 'cnn1 family'}), corrected protocol", rows)
+        out[kind] = rows
+
+    if not args.quick:
+        print("\n10-epoch runs (subnormal guard): seconds per epoch, last/first")
+        for label, hidden, l1, l2, proto in [
+                ("MLP reference protocol", [30, 10], 0, 0, "reference"),
+                ("MLP reference, L1 0.01", [30, 10], 0.01, 0, "reference"),
+                ("cnn1 with L2 0.01", NAMED_NETS["cnn1"], 0, 0.01, "corrected")]:
+            if args.only and (args.only == "mlp") != label.startswith("MLP"):
+                continue
+            secs, flushed = numpy_epoch(hidden, l1, l2, x, y, protocol=proto, epochs=10)
+            print(f"{label:<26} " + " ".join(f"{s:.2f}" for s in secs)
+                  + f"  last/first {secs[-1] / secs[0]:.2f}  flushed {flushed}", flush=True)
+            out[label] = {"seconds": secs, "flushed": flushed}
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
