@@ -122,7 +122,7 @@ def test_office31_flowers_folder_given(tmp_path):
 
 def test_office31_single_domain_folder_given(tmp_path):
     root = office_tree(tmp_path / "o31")
-    with pytest.raises(LayoutError, match="pass its parent"):
+    with pytest.raises(LayoutError, match="Pass its parent"):
         discover("office31", root / "amazon")
 
 

@@ -81,8 +81,8 @@ def _class_files(cdir, root, layout, ignored):
         hint = ""
         if subdirs:
             inner = ", ".join(d.name for d in subdirs[:5])
-            hint = f"; it holds folders ({inner}): is ROOT one level too high?"
-        raise LayoutError(f"{cdir}: empty label folder (no files){hint}; expected {layout}")
+            hint = f" It holds folders ({inner}): is ROOT one level too high?"
+        raise LayoutError(f"{cdir}: empty label folder (no files); expected {layout}.{hint}")
     return [_rel(f.path, root) for f in files]
 
 
@@ -102,9 +102,9 @@ def discover_flowers(root):
     if len(dirs) < 2:
         only = dirs[0]
         sub, _, _ = _scan(only.path)
-        hint = f": is ROOT one level too high (try {only.path})?" if sub else ""
-        raise LayoutError(f"{root}: only one class folder ({only.name}){hint}; "
-                          f"expected at least two, {FLOWERS_LAYOUT}")
+        hint = f" Is ROOT one level too high? Try {only.path}" if sub else ""
+        raise LayoutError(f"{root}: only one class folder ({only.name}); expected at least "
+                          f"two: {FLOWERS_LAYOUT}.{hint}")
     ignored = []
     _loose_files(files, root, "ROOT", ignored)
     for d in junk:
@@ -126,8 +126,8 @@ def discover_office31(root):
     if not dirs:
         raise LayoutError(f"{root}: no domain folders; expected {OFFICE31_LAYOUT}")
     if [d.name for d in dirs] == ["images"]:
-        raise LayoutError(f"{root}: holds a single 'images' folder: this looks like one domain "
-                          f"folder; pass its parent as ROOT; expected {OFFICE31_LAYOUT}")
+        raise LayoutError(f"{root}: holds a single 'images' folder, so it looks like one "
+                          f"domain folder; expected {OFFICE31_LAYOUT}. Pass its parent as ROOT")
     ignored = []
     _loose_files(files, root, "ROOT", ignored)
     for d in junk:
@@ -139,8 +139,8 @@ def discover_office31(root):
             sub, _, _ = _scan(d.path)
             hint = ""
             if any((Path(s.path) / "images").is_dir() for s in sub):
-                hint = f" but its sub-folders do: is ROOT one level too high (try {d.path})?"
-            raise LayoutError(f"{d.path}: no 'images' folder{hint}; expected {OFFICE31_LAYOUT}")
+                hint = f" Its sub-folders have one: is ROOT one level too high? Try {d.path}"
+            raise LayoutError(f"{d.path}: no 'images' folder; expected {OFFICE31_LAYOUT}.{hint}")
         others_d, others_f, others_j = _scan(d.path)
         for o in others_d + others_j:
             if o.name != "images":

@@ -150,7 +150,7 @@ def _report(log, src, manifest, skipped, out, mpath, seconds, workers):
     n = manifest["n_images"]
     size = "x".join(str(s) for s in manifest["size"])
     log(f"{src.dataset}: {n} images from {src.root} ({size}, {manifest['resample']}, "
-        f"{workers} threads, {seconds:.1f} s)")
+        f"{workers} thread{'s' if workers != 1 else ''}, {seconds:.1f} s)")
     for head, counts in manifest["counts"].items():
         log(f"  {head} ({len(counts)}): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     log(f"  skipped {len(skipped)} file(s)" + (":" if skipped else ""))

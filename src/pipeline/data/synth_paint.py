@@ -2,14 +2,18 @@
 float32 HxWx3 canvases in [0, 1] (no per-pixel Python loops)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image, ImageFilter
 
 
+@functools.lru_cache(maxsize=8)
 def coords(h, w):
-    """Pixel-centre coordinates (ys, xs), float32, in pixels."""
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    return ys + 0.5, xs + 0.5
+    """Pixel-centre coordinates (ys, xs), float32, in pixels (shared, read-only)."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + np.float32(0.5)
+    ys.flags.writeable = xs.flags.writeable = False
+    return ys, xs
 
 
 def smooth_noise(rng, h, w, cells):
