@@ -4,8 +4,14 @@
 # cluster that only listens on / talks to loopback.
 
 CLUSTER_NAME="${REGSTUDY_SLURM_CLUSTER:-regstudy}"
+# The account, partition and QOS that the test run asks for through the
+# profile's REGSTUDY_SLURM_* variables. None of them is a default (the user's
+# default account is "root", the default partition "debug", the default QOS
+# "normal"), so a setting that does not reach sbatch shows in sacct.
 SLURM_TEST_ACCOUNT="${REGSTUDY_SLURM_ACCOUNT:-regstudy}"
-SLURM_TEST_PARTITION="${REGSTUDY_SLURM_PARTITION:-debug}"
+SLURM_TEST_PARTITION="${REGSTUDY_SLURM_PARTITION:-study}"
+SLURM_TEST_QOS="${REGSTUDY_SLURM_QOS:-regstudy}"
+SLURM_DEFAULT_PARTITION=debug
 # State, spool, logs, pid files and the MariaDB data of the test cluster.
 CLUSTER_DIR="${REGSTUDY_SLURM_DIR:-/var/tmp/regstudy-slurm}"
 # MariaDB for slurmdbd: TCP on loopback only, on a port of its own so that a

@@ -15,7 +15,8 @@
 #     identical (metrics.json field by field, timings excluded);
 #  5. stops the cluster again if this script started it.
 #
-# study (default): workflow/Snakefile with .test/config/config.yaml
+# study (default): workflow/Snakefile with .test/config/config.yaml (+ the
+#                  per-stage resources of tests/cluster/resources.yaml)
 # toy:             tests/cluster/toy/Snakefile (no engine needed)
 #
 # Environment:
@@ -46,16 +47,18 @@ phase() { log "=== $* (t=$((SECONDS - T0))s)"; }
 case "$MODE" in
     study)
         SNAKEFILE="$REPO/workflow/Snakefile"
-        CONFIGFILE="$REPO/.test/config/config.yaml"
+        # the tiny config, with distinct resources per stage (same in both runs)
+        CONFIGFILES=("$REPO/.test/config/config.yaml" "$HERE/resources.yaml")
         ;;
     toy)
         SNAKEFILE="$HERE/toy/Snakefile"
-        CONFIGFILE="$HERE/toy/config.yaml"
+        CONFIGFILES=("$HERE/toy/config.yaml")
         ;;
     *) die "usage: $0 [study|toy]" ;;
 esac
-[ -f "$SNAKEFILE" ] || die "$SNAKEFILE not found"
-[ -f "$CONFIGFILE" ] || die "$CONFIGFILE not found"
+for f in "$SNAKEFILE" "${CONFIGFILES[@]}"; do
+    [ -f "$f" ] || die "$f not found"
+done
 
 # --- Python env: snakemake, the plugin (and the project for the study) -------
 if [ -z "${PYTHON:-}" ]; then
@@ -113,7 +116,7 @@ SLURM_VERSION="$(sinfo --version)"
 if [ "$own_cluster" = 1 ]; then
     export REGSTUDY_SLURM_ACCOUNT="$SLURM_TEST_ACCOUNT"
     export REGSTUDY_SLURM_PARTITION="$SLURM_TEST_PARTITION"
-    export REGSTUDY_SLURM_QOS="${REGSTUDY_SLURM_QOS:-normal}"
+    export REGSTUDY_SLURM_QOS="$SLURM_TEST_QOS"
 fi
 
 WORK="$(mktemp -d /var/tmp/regstudy-cluster-test.XXXXXX)"
@@ -123,7 +126,7 @@ mkdir -p "$WORK/slurm" "$WORK/local"
 run_smk() {  # run_smk NAME LOG ARGS...
     local name="$1" logf="$2"; shift 2
     local t=$SECONDS rc=0
-    timeout "$RUN_TIMEOUT" $SNAKEMAKE -s "$SNAKEFILE" --configfile "$CONFIGFILE" "$@" >"$logf" 2>&1 || rc=$?
+    timeout "$RUN_TIMEOUT" $SNAKEMAKE -s "$SNAKEFILE" --configfile "${CONFIGFILES[@]}" "$@" >"$logf" 2>&1 || rc=$?
     if [ "$rc" != 0 ]; then
         tail -n 60 "$logf" >&2
         die "$name run failed (exit $rc); log: $logf"
@@ -137,7 +140,7 @@ phase "run through --profile workflow/profiles/slurm"
 # after 2 s instead of 40 s (a test speed-up, no change of behaviour)
 run_smk cluster "$WORK/slurm.log" \
     --directory "$WORK/slurm" \
-    --profile "$REPO/workflow/profiles/slurm" \
+    --profile "$REPO/workflow/profiles/slurm" --workflow-profile none \
     --slurm-init-seconds-before-status-checks 2 \
     --verbose
 n_sub="$(grep -c 'has been submitted with SLURM jobid' "$WORK/slurm.log" || true)"

@@ -33,8 +33,17 @@ done
 if [ -n "$missing" ]; then
     log "installing $APT_PACKAGES (missing:$missing)"
     export DEBIAN_FRONTEND=noninteractive
+    # the packages' maintainer scripts must not start their services (with
+    # Debian's default configs): this script starts them its own way
+    added_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        added_policy=1
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
+    if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 # (no Slurm client command before slurm.conf exists: they would look for the
 # controller in DNS SRV records)
@@ -146,7 +155,8 @@ InactiveLimit=0
 SlurmctldTimeout=60
 SlurmdTimeout=60
 $NODE_LINE State=UNKNOWN
-PartitionName=$SLURM_TEST_PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=$SLURM_DEFAULT_PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=$SLURM_TEST_PARTITION Nodes=ALL Default=NO MaxTime=INFINITE State=UP
 EOF
 
 cat >"$SLURM_ETC/slurmdbd.conf.new" <<EOF
@@ -185,7 +195,8 @@ else
 fi
 cp "$CLUSTER_DIR/run/slurmdbd.pid" "$CLUSTER_DIR/pids/slurmdbd.pid"
 
-# cluster, account, association of the submitting user (root here)
+# cluster, account, QOS, association of the submitting user (root here);
+# the test account and QOS are allowed, not defaults
 if [ -z "$(sacctmgr -n -P list cluster "$CLUSTER_NAME" format=cluster)" ]; then
     sacctmgr -i add cluster "$CLUSTER_NAME" >/dev/null
 fi
@@ -197,7 +208,12 @@ USER_NAME="$(id -un)"
 if ! sacctmgr -n -P list assoc user="$USER_NAME" account="$SLURM_TEST_ACCOUNT" cluster="$CLUSTER_NAME" format=account | grep -qx "$SLURM_TEST_ACCOUNT"; then
     sacctmgr -i add user "$USER_NAME" Account="$SLURM_TEST_ACCOUNT" Cluster="$CLUSTER_NAME" >/dev/null
 fi
-sacctmgr -i modify user "$USER_NAME" set DefaultAccount="$SLURM_TEST_ACCOUNT" >/dev/null || true
+if [ -z "$(sacctmgr -n -P list qos "$SLURM_TEST_QOS" format=name)" ]; then
+    sacctmgr -i add qos "$SLURM_TEST_QOS" >/dev/null
+fi
+if ! sacctmgr -n -P list assoc user="$USER_NAME" account="$SLURM_TEST_ACCOUNT" cluster="$CLUSTER_NAME" format=qos | tr ',' '\n' | grep -qx "$SLURM_TEST_QOS"; then
+    sacctmgr -i modify user "$USER_NAME" where account="$SLURM_TEST_ACCOUNT" cluster="$CLUSTER_NAME" set QOS+="$SLURM_TEST_QOS" >/dev/null
+fi
 
 # --- slurmctld and slurmd -------------------------------------------------------
 if pid_alive "$CLUSTER_DIR/run/slurmctld.pid"; then
