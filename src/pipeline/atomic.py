@@ -48,3 +48,10 @@ def save_npz(path, compressed=False, **arrays):
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             (np.savez_compressed if compressed else np.savez)(fh, **arrays)
+
+
+def remove_stale_temporaries(folder):
+    """Delete temporary files that a killed writer left in `folder` (never outputs)."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

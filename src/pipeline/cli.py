@@ -28,9 +28,10 @@ def build_parser():
 
 
 def _pin_threads(argv):
-    """--threads N must reach the BLAS library before NumPy loads it."""
+    """--threads N (default 1 for `train`) must reach the BLAS library before NumPy
+    loads it."""
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--threads", type=int)
+    pre.add_argument("--threads", type=int, default=1 if argv[:1] == ["train"] else None)
     known, _ = pre.parse_known_args(argv)
     if known.threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

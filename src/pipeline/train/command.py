@@ -76,8 +76,10 @@ def register(sub):
                    help="when the cost becomes NaN/inf: write the record and exit 3 (fail, "
                         "default) or write it and exit 0 (record; the workflow's choice, so "
                         "the tables can mark the run)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS threads for this run (sets OPENBLAS/OMP/MKL_NUM_THREADS)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads for this run (default 1: the study's matrices are too "
+                        "small to gain from more, and spinning BLAS threads slow runs down "
+                        "badly on a busy machine)")
     p.set_defaults(func=main)
 
 

@@ -79,6 +79,7 @@ def run(s: RunSettings, out_dir, log=print):
     cost stops being finite and s.on_divergence == "fail" (after writing the record)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    atomic.remove_stale_temporaries(out)
     quirks = resolve(s.protocol, s.quirks)
     specs = parse_hidden(s.net)
     cache = load_cache(s.data)
