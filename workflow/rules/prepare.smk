@@ -26,6 +26,7 @@ rule prepare:
         root=data_root,
     output:
         cache="results/data/{dataset}.npz",
+        manifest="results/data/{dataset}.manifest.json",
     params:
         size=config["image_size"],
     log:

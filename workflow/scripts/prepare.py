@@ -8,6 +8,7 @@ from pipeline.study.jobenv import pin_threads, run_cli
 pin_threads(snakemake.threads)
 run_cli(
     ["prepare", snakemake.wildcards.dataset, snakemake.input.root,
-     "--size", snakemake.params.size, "--out", snakemake.output.cache],
+     "--size", snakemake.params.size, "--out", snakemake.output.cache,
+     "--workers", snakemake.threads],
     log=snakemake.log[0], threads=snakemake.threads,
 )

@@ -9,6 +9,6 @@ pin_threads(snakemake.threads)
 run_cli(
     ["synth", snakemake.wildcards.dataset, snakemake.output[0],
      "--seed", snakemake.params.seed, "--per-class", snakemake.params.per_class,
-     "--size", snakemake.params.size],
+     "--size", snakemake.params.size, "--workers", snakemake.threads],
     log=snakemake.log[0], threads=snakemake.threads,
 )
