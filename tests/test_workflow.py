@@ -219,3 +219,19 @@ def test_lint_is_clean():
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "Lints for" not in out
+
+
+def test_real_data_option(study, tmp_path):
+    """`--config flowers_dir=...` reads that folder instead of generating a stand-in."""
+    real = tmp_path / "flowers"
+    shutil.copytree(study / "results" / "standin" / "flowers", real)
+    r, out = snakemake(study, "-n", "--config", f"flowers_dir={real}")
+    assert r.returncode == 0, out
+    jobs = planned_jobs(out)
+    assert not [w for rule, w in jobs if rule == "standin"]
+    assert [w["dataset"] for rule, w in jobs if rule == "prepare"] == ["flowers"]
+    assert f"input: {real}" in out
+    trained = {w["experiment"] for rule, w in jobs if rule == "train"}
+    assert trained == {"flowers_mlp", "flowers_mlp_l1_0.01", "flowers_mlp_diverge", "flowers_cnn2"}
+    r, out = snakemake(study, "-n", "--config", f"office31_dir={tmp_path / 'missing'}")
+    assert r.returncode != 0 and "office31_dir: no such directory" in out

@@ -139,6 +139,8 @@ def histograms(stats_paths, described, out, title):
                 edges = np.asarray(h["edges"])
                 ax.bar(edges[:-1], h["density"], width=np.diff(edges), align="edge",
                        color="green", alpha=0.75)
+                if max(h["density"]) > 20:
+                    ax.text(-0.19, 18.5, f"peak {max(h['density']):.3g} off scale", fontsize=7)
             if s.get("mean") is not None:
                 ax.text(0.08, 15.0, f"mu={s['mean']:5.3f}")
                 ax.text(0.08, 13.0, f"sigma={s['std']:5.3f}")
