@@ -163,3 +163,17 @@ def test_batchnorm_running_statistics():
     want = (x - layer.mavg.reshape(-1, 1, 1, 1)) / np.sqrt(layer.mvar.reshape(-1, 1, 1, 1) + 1e-10)
     np.testing.assert_allclose(y, want * params["scale"].reshape(-1, 1, 1, 1)
                                + params["shift"].reshape(-1, 1, 1, 1), rtol=1e-5)
+
+
+def test_batchnorm_debiased_running_statistics():
+    """After k steps on the same batch, debiased statistics equal the batch's exactly,
+    while the plain averages are still a mix with their start (0 and 1)."""
+    layer, params = make("batch_normal", {"exp_ratio": 0.01, "epsilon": 1e-5}, (3, 6, 6),
+                         debias=True)
+    x = np.random.default_rng(0).normal(4.0, 2.0, size=IMG)
+    for _ in range(5):
+        layer.forward(x, params, True, None)
+    mu, var = layer.running_statistics()
+    np.testing.assert_allclose(mu, x.mean(axis=(1, 2, 3)), rtol=1e-4)
+    np.testing.assert_allclose(var, x.var(axis=(1, 2, 3)), rtol=1e-4)
+    assert np.all(np.abs(layer.mavg - mu) > 1.0)

@@ -93,7 +93,8 @@ def test_initial_loss_is_near_ln5():
     for name in ("mlp", "cnn1"):
         net = Network(NAMED_NETS[name], (96, 96, 3), [5])
         net.init_params(rng)
-        x = net.to_input(rng.integers(0, 256, (20, 96, 96, 3)), 1 / 255)
+        net.set_input_transform(1 / 255)
+        x = net.to_input(rng.integers(0, 256, (20, 96, 96, 3)))
         logits, _ = net.forward(x)
         loss = softmax_cross_entropy(logits, rng.integers(0, 5, (20, 1)), [5])[0]
         assert abs(loss - math.log(5)) < 0.15, name

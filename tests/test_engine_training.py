@@ -41,7 +41,8 @@ def test_twenty_examples_overfit_to_100_percent(tmp_path):
     net = Network([30, 10], x.shape[1:], [5])
     net.init_params(np.random.default_rng(0))
     opt = Adam(net.flat.size, lr=0.01)
-    xi = net.to_input(x, 1 / 255)
+    net.set_input_transform(1 / 255)
+    xi = net.to_input(x)
     for _ in range(300):
         logits, caches = net.forward(xi, train=True)
         net.backward(softmax_cross_entropy(logits, y, [5])[1], caches)
@@ -97,7 +98,8 @@ def test_reference_penalty_cost_is_unscaled(toy, tmp_path):
     """Q5: the reference adds sum(w^2)/2 to the reported cost whatever lambda is."""
     kw = dict(data=toy, net=[8], epochs=1, l2=0.01)
     ref = run(RunSettings(protocol="reference", **kw), tmp_path / "r", log=quiet)
-    cor = run(RunSettings(protocol="corrected", **kw), tmp_path / "c", log=quiet)
+    cor = run(RunSettings(protocol="corrected", quirks={"init": "normal0.03"}, **kw),
+              tmp_path / "c", log=quiet)
     h_ref = np.genfromtxt(tmp_path / "r" / "history.csv", delimiter=",", names=True)
     h_cor = np.genfromtxt(tmp_path / "c" / "history.csv", delimiter=",", names=True)
     # ~ 3500 weights * 0.03^2 / 2 ~ 1.6 unscaled, times 0.01 scaled

@@ -1,6 +1,12 @@
 """Batch normalization per channel (per feature for flat input), with running averages
 for evaluation: mavg += exp_ratio*(mu_B - mavg), likewise mvar (biased batch variance).
 
+The running averages start at 0 and 1 (the reference's); with `debias` evaluation
+divides out that start, as Adam does for its moments: with k training steps and
+d = (1 - exp_ratio)^k, mu = mavg / (1 - d) and var = (mvar - d) / (1 - d). With the
+reference's slow exp_ratio 0.001 the plain averages are still far from the data after a
+few hundred steps (Q4).
+
 Two backward forms (book-model.md 4.3):
 - "exact": the true training-mode gradient,
   dx = (1/std) * (g - mean(g) - xhat * mean(g * xhat)),  g = dout * scale;
@@ -13,15 +19,17 @@ from .layer import Layer
 
 
 class BatchNorm(Layer):
-    def __init__(self, options, in_shape, backward_form="exact"):
+    def __init__(self, options, in_shape, backward_form="exact", debias=False):
         super().__init__(options, in_shape)
         c = in_shape[0]
         self.rescale = options["rescale"]
         if self.rescale:
             self.param_shapes = {"scale": ((c,), "affine"), "shift": ((c,), "affine")}
         self.backward_form = backward_form
+        self.debias = debias
         self.mavg = np.zeros(c, np.float32)
         self.mvar = np.ones(c, np.float32)
+        self.steps = np.zeros(1, np.int64)      # training forwards (an array: checkpointed)
 
     def init_params(self, params, rng, std):
         if self.rescale:
@@ -29,7 +37,16 @@ class BatchNorm(Layer):
             params["shift"][...] = 0.0
 
     def state(self):
-        return {"mavg": self.mavg, "mvar": self.mvar}
+        return {"mavg": self.mavg, "mvar": self.mvar, "steps": self.steps}
+
+    def running_statistics(self):
+        """(mean, var) that evaluation uses."""
+        if not self.debias or not self.steps[0]:
+            return self.mavg, self.mvar
+        d = (1.0 - self.options["exp_ratio"]) ** int(self.steps[0])
+        if d >= 1.0:
+            return self.mavg, self.mvar
+        return self.mavg / (1.0 - d), (self.mvar - d) / (1.0 - d)
 
     @staticmethod
     def _axes(x):
@@ -47,8 +64,9 @@ class BatchNorm(Layer):
             rho = self.options["exp_ratio"]
             self.mavg += rho * (mu - self.mavg)
             self.mvar += rho * (var - self.mvar)
+            self.steps += 1
         else:
-            mu, var = self.mavg, self.mvar
+            mu, var = self.running_statistics()
         std = np.sqrt(var + self.options["epsilon"]).astype(x.dtype)
         xhat = (x - self._per_channel(mu.astype(x.dtype), x)) / self._per_channel(std, x)
         if not self.rescale:

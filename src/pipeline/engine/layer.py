@@ -10,6 +10,7 @@ layer dicts of views under the same keys:
 
 `backward` never updates parameters: the optimizer does, afterwards.
 """
+import numpy as np
 
 
 class Layer:
@@ -23,11 +24,18 @@ class Layer:
         self.in_shape = tuple(in_shape)
         self.out_shape = self.in_shape
 
+    def fan_in(self, name):
+        """Inputs feeding one output unit of weight `name` (for He initialisation)."""
+        shape = self.param_shapes[name][0]
+        return shape[0] if len(shape) == 2 else int(np.prod(shape[1:]))
+
     def init_params(self, params, rng, std):
-        """Fill params in place: weights N(0, std), everything else from the layer."""
+        """Fill params in place: weights N(0, std) (std "he": sqrt(2 / fan_in)), biases
+        zero; layers with other parameters override this."""
         for name, (_, role) in self.param_shapes.items():
             if role == "weight":
-                params[name][...] = rng.normal(0.0, std, params[name].shape)
+                sd = np.sqrt(2.0 / self.fan_in(name)) if std == "he" else std
+                params[name][...] = rng.normal(0.0, sd, params[name].shape)
             else:
                 params[name][...] = 0.0
 

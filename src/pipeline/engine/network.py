@@ -30,7 +30,7 @@ def _internal(shape):
 
 
 class Network:
-    def __init__(self, hidden, input_shape, head_sizes, bn_backward="exact",
+    def __init__(self, hidden, input_shape, head_sizes, bn_backward="exact", bn_debias=False,
                  dtype=np.float32):
         self.specs = parse_hidden(hidden) if not all(isinstance(s, LayerSpec) for s in hidden) \
             else list(hidden)
@@ -43,7 +43,7 @@ class Network:
         out_spec = LayerSpec("full", {"width": int(sum(head_sizes)), "actfunc": "none"})
         for spec in [*self.specs, out_spec]:
             cls = LAYER_CLASSES[spec.type]
-            layer = cls(spec.options, shape, bn_backward) if cls is BatchNorm \
+            layer = cls(spec.options, shape, bn_backward, bn_debias) if cls is BatchNorm \
                 else cls(spec.options, shape)
             self.layers.append(layer)
             shape = layer.out_shape
@@ -51,6 +51,7 @@ class Network:
             if isinstance(a, (Conv, Dense)) and a.act == "relu" and isinstance(b, MaxPool):
                 a.act, b.relu = "none", True       # see MaxPool.relu
         self._allocate()
+        self.set_input_transform()
 
     def _allocate(self):
         entries = [(role, i, name, shp) for role in ROLE_ORDER
@@ -79,6 +80,7 @@ class Network:
             seen_params = seen_params or bool(layer.param_shapes)
 
     def init_params(self, rng, std=INIT_STD):
+        """Weights N(0, std) (the reference: 0.03 everywhere) or "he"; biases zero."""
         for layer, params in zip(self.layers, self.params):
             layer.init_params(params, rng, std)
 
@@ -87,14 +89,32 @@ class Network:
         """Every weight and kernel, one flat view (what L1/L2 and the statistics use)."""
         return self.flat[:self.n_weights]
 
-    def to_input(self, x, scale=1.0):
-        """A (N, H, W, C) batch (uint8 or float) -> the first layer's layout, float."""
+    def set_input_transform(self, gain=1.0, offset=0.0):
+        """Pixels enter as x * gain + offset, per channel (scalars or (C,) arrays): raw,
+        divided by 255, or standardized (see pipeline.train.trainer.input_transform)."""
+        c = self.input_shape[-1]
+        gain = np.broadcast_to(np.asarray(gain, self.dtype), (c,))
+        offset = np.broadcast_to(np.asarray(offset, self.dtype), (c,))
+        if isinstance(self.layers[0], Dense):        # HWC-flattened: channel is fastest
+            n = int(np.prod(self.input_shape[:-1]))
+            self._gain, self._offset = np.tile(gain, n), np.tile(offset, n)
+        else:                                         # CNHW
+            self._gain, self._offset = gain.reshape(c, 1, 1, 1), offset.reshape(c, 1, 1, 1)
+        self._plain = not offset.any() and (gain == 1).all()
+
+    def to_input(self, x):
+        """A (N, H, W, C) batch (uint8 or float) -> the first layer's layout and dtype,
+        through the input transform."""
         if isinstance(self.layers[0], Dense):
             x = x.reshape(x.shape[0], -1)
         else:
             x = x.transpose(3, 0, 1, 2)
         out = np.empty(x.shape, self.dtype)
-        np.multiply(x, scale, out=out, casting="unsafe")
+        if self._plain:
+            out[...] = x
+        else:
+            np.multiply(x, self._gain, out=out, casting="unsafe")
+            out += self._offset
         return out
 
     def forward(self, x, train=False, rng=None):
@@ -113,9 +133,9 @@ class Network:
             if d is None:
                 break
 
-    def predict_logits(self, x, scale=1.0, chunk=200):
+    def predict_logits(self, x, chunk=200):
         """Evaluation-mode logits in chunks (bounded memory, Q18)."""
-        out = [self.forward(self.to_input(x[i:i + chunk], scale))[0]
+        out = [self.forward(self.to_input(x[i:i + chunk]))[0]
                for i in range(0, len(x), chunk)]
         return np.concatenate(out) if out else np.zeros((0, sum(self.head_sizes)), self.dtype)
 

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 # option -> (reference value, corrected value, all values, what it means)
 QUIRKS = {
-    "input_scale": ("raw", "unit", ("raw", "unit"),
-                    "Q1: pixels fed as 0..255 (raw) or divided by 255 (unit)"),
+    "input_scale": ("raw", "standardize", ("raw", "unit", "standardize"),
+                    "Q1: pixels fed as 0..255 (raw), divided by 255 (unit), or standardized "
+                    "per channel with the training split's mean and std"),
+    "init": ("normal0.03", "he", ("normal0.03", "he"),
+             "weights and kernels drawn from N(0, 0.03) as the reference (its rand_std), or "
+             "He-scaled N(0, 2/fan_in), which suits inputs that are no longer 0..255"),
     "bn_backward": ("simplified", "exact", ("simplified", "exact"),
                     "Q2: batch-norm input gradient without (simplified) or with (exact) "
                     "the batch-statistics terms"),
+    "bn_running_stats": ("plain", "debiased", ("plain", "debiased"),
+                         "Q4: batch-norm evaluation statistics as the raw running averages "
+                         "(which start at 0 and 1 and move slowly) or with that start divided "
+                         "out"),
     "bn_affine_optimizer": ("sgd", "adam", ("sgd", "adam"),
                             "Q3: batch-norm scale/shift updated by plain SGD or by Adam"),
     "penalty_cost": ("unscaled", "scaled", ("unscaled", "scaled"),

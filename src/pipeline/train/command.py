@@ -20,7 +20,11 @@ def load_net(text):
     if text in NAMED_NETS:
         return NAMED_NETS[text]
     path = Path(text)
-    if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:          # an inline list longer than a file name can be
+        is_file = False
+    if path.suffix in (".yaml", ".yml", ".json") or is_file:
         if not path.is_file():
             raise ConfigError(f"--net: file {path} not found")
         value = yaml.safe_load(path.read_text())

@@ -88,9 +88,11 @@ def run(s: RunSettings, out_dir, log=print):
 
     streams = make_streams(s.seed, quirks["rng"])
     train_idx, val_idx, test_idx = reference_split(cache.n, streams["split"])
-    net = Network(specs, x.shape[1:], head_sizes, bn_backward=quirks["bn_backward"])
-    net.init_params(streams["init"])
-    trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size)
+    net = Network(specs, x.shape[1:], head_sizes, bn_backward=quirks["bn_backward"],
+                  bn_debias=quirks["bn_running_stats"] == "debiased")
+    net.init_params(streams["init"], std=0.03 if quirks["init"] == "normal0.03" else "he")
+    trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
+                      train_images=x[np.sort(train_idx)])
 
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
@@ -164,7 +166,7 @@ def run(s: RunSettings, out_dir, log=print):
     else:
         log(f"Model {name} train ended in {train_seconds + eval_seconds:.1f} secs:")
         t0 = time.perf_counter()
-        prob = probabilities(net.predict_logits(x[test_idx], trainer.scale), head_sizes)
+        prob = probabilities(net.predict_logits(x[test_idx]), head_sizes)
         acc = [float((prob[:, sl].argmax(axis=1) == y[test_idx, k]).mean())
                for k, sl in enumerate(head_slices(head_sizes))]
         test_seconds = time.perf_counter() - t0

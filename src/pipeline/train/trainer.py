@@ -37,11 +37,30 @@ def flush_tiny(a):
     return n
 
 
+def input_transform(mode, train_images=None):
+    """(gain, offset) per channel for the `input_scale` option (Q1): raw 0..255 pixels,
+    divided by 255, or standardized with the training split's channel mean and std."""
+    if mode == "raw":
+        return 1.0, 0.0
+    if mode == "unit":
+        return 1.0 / 255.0, 0.0
+    x = train_images.reshape(-1, train_images.shape[-1])
+    mean = np.zeros(x.shape[1])
+    sq = np.zeros(x.shape[1])
+    for i in range(0, len(x), 1 << 20):          # float64 sums, bounded memory
+        chunk = x[i:i + (1 << 20)].astype(np.float64)
+        mean += chunk.sum(0)
+        sq += (chunk * chunk).sum(0)
+    mean /= len(x)
+    std = np.sqrt(np.maximum(sq / len(x) - mean * mean, 1e-12))
+    return 1.0 / std, -mean / std
+
+
 class Trainer:
-    def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10):
+    def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10, train_images=None):
         self.net, self.q = net, quirks
         self.lr, self.l1, self.l2, self.batch_size = lr, l1, l2, batch_size
-        self.scale = 1.0 / 255.0 if quirks["input_scale"] == "unit" else 1.0
+        net.set_input_transform(*input_transform(quirks["input_scale"], train_images))
         # Adam covers everything but the batch-norm affine tail when that takes SGD.
         self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
         self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
@@ -60,7 +79,7 @@ class Trainer:
 
     def step(self, xb, yb, rng):
         net = self.net
-        logits, caches = net.forward(net.to_input(xb, self.scale), train=True, rng=rng)
+        logits, caches = net.forward(net.to_input(xb), train=True, rng=rng)
         data_loss, dlogits, correct = softmax_cross_entropy(logits, yb, net.head_sizes)
         scaled, unscaled = self.penalty()          # before the update, as the reference
         cost = data_loss + (scaled if self.q["penalty_cost"] == "scaled" else unscaled)
@@ -114,7 +133,7 @@ class Trainer:
 
     # -- evaluation --------------------------------------------------------------------
     def accuracy(self, x, y):
-        logits = self.net.predict_logits(x, self.scale)
+        logits = self.net.predict_logits(x)
         return [float((logits[:, s].argmax(axis=1) == y[:, k]).mean()) if len(y) else 0.0
                 for k, s in enumerate(head_slices(self.net.head_sizes))]
 
