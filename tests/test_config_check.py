@@ -236,3 +236,11 @@ def test_snakemake_refuses_unknown_selected_experiment(tmp_path):
     r = _snakemake(tmp_path, "--configfile", str(CONFIG), "--config", "select=[flowers_cnn9]")
     assert r.returncode != 0
     assert "select[0]: unknown experiment name 'flowers_cnn9'" in r.stdout + r.stderr
+
+
+def test_unknown_protocol_option(config):
+    config["training"]["quirks"] = {"decay": "sometimes"}
+    assert one(config).startswith("training.quirks.decay: expected one of after_adam, loss_gradient")
+    config["training"]["quirks"] = {}
+    config["experiments"]["flowers_cnn1"]["quirks"] = {"no_such_option": "x"}
+    assert one(config).startswith("experiments.flowers_cnn1.quirks.no_such_option: unknown protocol option")

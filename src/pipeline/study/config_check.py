@@ -498,9 +498,15 @@ def _check_run_settings(col, d, where):
     if "learning_rate" in d:
         col.number(d["learning_rate"], _path(where, "learning_rate"), 0, lo_open=True)
     if "quirks" in d and d["quirks"] is not None and col.mapping(d["quirks"], _path(where, "quirks")):
+        from pipeline.engine.protocol import QUIRKS
+
         for k, v in d["quirks"].items():
-            if not isinstance(v, (str, int, float, bool)):
-                col.add(_path(where, "quirks", k), f"must be a string, number or boolean, got {v!r}")
+            if k not in QUIRKS:
+                col.add(_path(where, "quirks", k),
+                        f"unknown protocol option (known: {', '.join(QUIRKS)})")
+            elif v not in QUIRKS[k][2]:
+                col.add(_path(where, "quirks", k),
+                        f"expected one of {', '.join(QUIRKS[k][2])}, got {v!r}")
 
 
 def _check_experiment(col, name, exp, tables, size):
