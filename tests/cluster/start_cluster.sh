@@ -246,5 +246,19 @@ wait_for 60 "node $HOST to be up" node_ready \
     || { sinfo -N -l >&2 || true; tail -n 30 "$CLUSTER_DIR/slurmlog/slurmd.log" >&2 || true; die "slurmd did not come up"; }
 cp "$CLUSTER_DIR/run/slurmd.pid" "$CLUSTER_DIR/pids/slurmd.pid"
 
+# --- end-to-end probe: a job runs and is in the accounting database -----------------
+# (a controller without working accounting would make the plugin wait forever)
+probe_dir="$CLUSTER_DIR/probe"
+mkdir -p "$probe_dir"
+probe="$(sbatch --parsable -J regstudy-probe -A "$SLURM_TEST_ACCOUNT" -p "$SLURM_TEST_PARTITION" \
+    --qos "$SLURM_TEST_QOS" -n 1 -c 1 --mem 10 -t 1 -o "$probe_dir/%j.out" -D "$probe_dir" \
+    --wrap 'srun -n1 true')" || die "sbatch of the probe job failed"
+probe_done() {
+    [ "$(sacct -n -X -P -j "$probe" -o State 2>/dev/null | head -n1)" = COMPLETED ]
+}
+wait_for 60 "probe job $probe COMPLETED in sacct" probe_done \
+    || { scontrol show job "$probe" >&2 || true; sacct -j "$probe" >&2 || true; die "probe job failed"; }
+log "probe job $probe ran and is accounted"
+
 log "cluster '$CLUSTER_NAME' is up:"
 sinfo -N -o '%N %P %T %c %m' >&2
