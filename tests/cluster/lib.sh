@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings of the single-node test cluster (sourced by the scripts here).
 #
 # Everything can be overridden from the environment; the defaults make a

@@ -129,6 +129,7 @@ run_smk() {  # run_smk NAME LOG ARGS...
     # --foreground: snakemake stays in this script's process group (an
     # interrupt of the script reaches it); -k: SIGKILL if it does not stop on
     # SIGTERM (snakemake waits for jobs it can no longer see otherwise)
+    # shellcheck disable=SC2086  # word lists on purpose
     timeout --foreground -k 30 "$RUN_TIMEOUT" $SNAKEMAKE -s "$SNAKEFILE" --configfile "${CONFIGFILES[@]}" "$@" >"$logf" 2>&1 || rc=$?
     if [ "$rc" != 0 ]; then
         tail -n 60 "$logf" >&2

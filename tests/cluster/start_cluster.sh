@@ -42,6 +42,7 @@ if [ -n "$missing" ]; then
         added_policy=1
     fi
     apt-get update -qq
+    # shellcheck disable=SC2086  # word lists on purpose
     apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
     if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
