@@ -70,7 +70,8 @@ else
     install -d -o munge -g munge -m 755 /run/munge
     install -d -o munge -g munge -m 700 /var/lib/munge /var/log/munge
     log "starting munged"
-    runuser -u munge -- /usr/sbin/munged
+    # --force: run even if a killed munged left its socket behind
+    runuser -u munge -- /usr/sbin/munged --force
     wait_for 20 "munged" bash -c 'munge -n | unmunge' || die "munged did not start"
     cp /run/munge/munged.pid "$CLUSTER_DIR/pids/munged.pid"
 fi
@@ -78,7 +79,7 @@ fi
 # --- MariaDB for slurmdbd ----------------------------------------------------
 MYSQL_SOCK="$CLUSTER_DIR/mysql-run/mysqld.sock"
 sql() { mariadb --no-defaults -S "$MYSQL_SOCK" -u root "$@"; }
-if pid_alive "$CLUSTER_DIR/pids/mariadbd.pid" && sql -e 'SELECT 1' >/dev/null 2>&1; then
+if pid_alive "$CLUSTER_DIR/pids/mariadbd.pid" mariadbd && sql -e 'SELECT 1' >/dev/null 2>&1; then
     log "mariadbd already running"
 else
     if [ ! -d "$CLUSTER_DIR/mysql/mysql" ]; then
@@ -186,7 +187,7 @@ chown slurm:slurm "$SLURM_ETC/slurmdbd.conf"
 chmod 600 "$SLURM_ETC/slurmdbd.conf"
 
 # --- slurmdbd ------------------------------------------------------------------
-if pid_alive "$CLUSTER_DIR/run/slurmdbd.pid"; then
+if pid_alive "$CLUSTER_DIR/run/slurmdbd.pid" slurmdbd; then
     log "slurmdbd already running"
 else
     log "starting slurmdbd"
@@ -217,7 +218,7 @@ if ! sacctmgr -n -P list assoc user="$USER_NAME" account="$SLURM_TEST_ACCOUNT" c
 fi
 
 # --- slurmctld and slurmd -------------------------------------------------------
-if pid_alive "$CLUSTER_DIR/run/slurmctld.pid"; then
+if pid_alive "$CLUSTER_DIR/run/slurmctld.pid" slurmctld; then
     log "slurmctld already running; re-reading slurm.conf"
     scontrol reconfigure || true
 else
@@ -228,7 +229,7 @@ else
 fi
 cp "$CLUSTER_DIR/run/slurmctld.pid" "$CLUSTER_DIR/pids/slurmctld.pid"
 
-if pid_alive "$CLUSTER_DIR/run/slurmd.pid"; then
+if pid_alive "$CLUSTER_DIR/run/slurmd.pid" slurmd; then
     log "slurmd already running"
 else
     log "starting slurmd"

@@ -22,7 +22,7 @@ stop_one() {
     if [ -s "$CLUSTER_DIR/run/$name.pid" ]; then
         pid="$(cat "$CLUSTER_DIR/run/$name.pid")"
     fi
-    if kill -0 "$pid" 2>/dev/null; then
+    if proc_is "$pid" "$name"; then
         log "stopping $name (pid $pid)"
         kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < 30; i++)); do
