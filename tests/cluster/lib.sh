@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings of the single-node test cluster (sourced by the scripts here).
 #
 # Everything can be overridden from the environment; the defaults make a
@@ -49,7 +50,13 @@ ours_or_absent() {
     [ ! -e "$1" ] || head -n1 "$1" | grep -qxF "$MARKER"
 }
 
-# pid_alive PIDFILE: the process named in PIDFILE is running.
+# proc_is PID NAME: process PID runs and is NAME (not a reused pid).
+proc_is() {
+    [ -n "$1" ] && kill -0 "$1" 2>/dev/null \
+        && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
+
+# pid_alive PIDFILE NAME: the process named in PIDFILE runs and is NAME.
 pid_alive() {
-    [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+    [ -s "$1" ] && proc_is "$(cat "$1")" "$2"
 }

@@ -126,7 +126,11 @@ mkdir -p "$WORK/slurm" "$WORK/local"
 run_smk() {  # run_smk NAME LOG ARGS...
     local name="$1" logf="$2"; shift 2
     local t=$SECONDS rc=0
-    timeout "$RUN_TIMEOUT" $SNAKEMAKE -s "$SNAKEFILE" --configfile "${CONFIGFILES[@]}" "$@" >"$logf" 2>&1 || rc=$?
+    # --foreground: snakemake stays in this script's process group (an
+    # interrupt of the script reaches it); -k: SIGKILL if it does not stop on
+    # SIGTERM (snakemake waits for jobs it can no longer see otherwise)
+    # shellcheck disable=SC2086  # word lists on purpose
+    timeout --foreground -k 30 "$RUN_TIMEOUT" $SNAKEMAKE -s "$SNAKEFILE" --configfile "${CONFIGFILES[@]}" "$@" >"$logf" 2>&1 || rc=$?
     if [ "$rc" != 0 ]; then
         tail -n 60 "$logf" >&2
         die "$name run failed (exit $rc); log: $logf"

@@ -42,6 +42,7 @@ if [ -n "$missing" ]; then
         added_policy=1
     fi
     apt-get update -qq
+    # shellcheck disable=SC2086  # word lists on purpose
     apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
     if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
@@ -69,7 +70,8 @@ else
     install -d -o munge -g munge -m 755 /run/munge
     install -d -o munge -g munge -m 700 /var/lib/munge /var/log/munge
     log "starting munged"
-    runuser -u munge -- /usr/sbin/munged
+    # --force: run even if a killed munged left its socket behind
+    runuser -u munge -- /usr/sbin/munged --force
     wait_for 20 "munged" bash -c 'munge -n | unmunge' || die "munged did not start"
     cp /run/munge/munged.pid "$CLUSTER_DIR/pids/munged.pid"
 fi
@@ -77,7 +79,7 @@ fi
 # --- MariaDB for slurmdbd ----------------------------------------------------
 MYSQL_SOCK="$CLUSTER_DIR/mysql-run/mysqld.sock"
 sql() { mariadb --no-defaults -S "$MYSQL_SOCK" -u root "$@"; }
-if pid_alive "$CLUSTER_DIR/pids/mariadbd.pid" && sql -e 'SELECT 1' >/dev/null 2>&1; then
+if pid_alive "$CLUSTER_DIR/pids/mariadbd.pid" mariadbd && sql -e 'SELECT 1' >/dev/null 2>&1; then
     log "mariadbd already running"
 else
     if [ ! -d "$CLUSTER_DIR/mysql/mysql" ]; then
@@ -185,7 +187,7 @@ chown slurm:slurm "$SLURM_ETC/slurmdbd.conf"
 chmod 600 "$SLURM_ETC/slurmdbd.conf"
 
 # --- slurmdbd ------------------------------------------------------------------
-if pid_alive "$CLUSTER_DIR/run/slurmdbd.pid"; then
+if pid_alive "$CLUSTER_DIR/run/slurmdbd.pid" slurmdbd; then
     log "slurmdbd already running"
 else
     log "starting slurmdbd"
@@ -216,7 +218,7 @@ if ! sacctmgr -n -P list assoc user="$USER_NAME" account="$SLURM_TEST_ACCOUNT" c
 fi
 
 # --- slurmctld and slurmd -------------------------------------------------------
-if pid_alive "$CLUSTER_DIR/run/slurmctld.pid"; then
+if pid_alive "$CLUSTER_DIR/run/slurmctld.pid" slurmctld; then
     log "slurmctld already running; re-reading slurm.conf"
     scontrol reconfigure || true
 else
@@ -227,7 +229,7 @@ else
 fi
 cp "$CLUSTER_DIR/run/slurmctld.pid" "$CLUSTER_DIR/pids/slurmctld.pid"
 
-if pid_alive "$CLUSTER_DIR/run/slurmd.pid"; then
+if pid_alive "$CLUSTER_DIR/run/slurmd.pid" slurmd; then
     log "slurmd already running"
 else
     log "starting slurmd"
@@ -245,6 +247,20 @@ node_ready() {
 wait_for 60 "node $HOST to be up" node_ready \
     || { sinfo -N -l >&2 || true; tail -n 30 "$CLUSTER_DIR/slurmlog/slurmd.log" >&2 || true; die "slurmd did not come up"; }
 cp "$CLUSTER_DIR/run/slurmd.pid" "$CLUSTER_DIR/pids/slurmd.pid"
+
+# --- end-to-end probe: a job runs and is in the accounting database -----------------
+# (a controller without working accounting would make the plugin wait forever)
+probe_dir="$CLUSTER_DIR/probe"
+mkdir -p "$probe_dir"
+probe="$(sbatch --parsable -J regstudy-probe -A "$SLURM_TEST_ACCOUNT" -p "$SLURM_TEST_PARTITION" \
+    --qos "$SLURM_TEST_QOS" -n 1 -c 1 --mem 10 -t 1 -o "$probe_dir/%j.out" -D "$probe_dir" \
+    --wrap 'srun -n1 true')" || die "sbatch of the probe job failed"
+probe_done() {
+    [ "$(sacct -n -X -P -j "$probe" -o State 2>/dev/null | head -n1)" = COMPLETED ]
+}
+wait_for 60 "probe job $probe COMPLETED in sacct" probe_done \
+    || { scontrol show job "$probe" >&2 || true; sacct -j "$probe" >&2 || true; die "probe job failed"; }
+log "probe job $probe ran and is accounted"
 
 log "cluster '$CLUSTER_NAME' is up:"
 sinfo -N -o '%N %P %T %c %m' >&2

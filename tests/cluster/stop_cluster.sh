@@ -16,9 +16,13 @@ purge=0
 
 stop_one() {
     local name="$1" pidfile="$CLUSTER_DIR/pids/$1.pid" pid i
-    [ -s "$pidfile" ] || return 0
+    [ -s "$pidfile" ] || return 0   # not started by start_cluster.sh
     pid="$(cat "$pidfile")"
-    if kill -0 "$pid" 2>/dev/null; then
+    # a Slurm daemon restarted by hand since: its own pid file is current
+    if [ -s "$CLUSTER_DIR/run/$name.pid" ]; then
+        pid="$(cat "$CLUSTER_DIR/run/$name.pid")"
+    fi
+    if proc_is "$pid" "$name"; then
         log "stopping $name (pid $pid)"
         kill -TERM "$pid" 2>/dev/null || true
         for ((i = 0; i < 30; i++)); do
