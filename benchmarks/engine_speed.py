@@ -88,7 +88,7 @@ def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0):
     net = Network(hidden, x.shape[1:], [5])
     streams = make_streams(seed, "separate_streams")
     net.init_params(streams["init"])
-    tr = Trainer(net, resolve(protocol), l1=l1, l2=l2)
+    tr = Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x)
     idx = np.arange(len(x))
     secs = [tr.epoch(x, y, idx, streams, e)["train_seconds"] for e in range(epochs)]
     return secs, tr.flushed

@@ -78,13 +78,21 @@ class BatchNorm(Layer):
     def backward(self, dout, cache, params, grads):
         xhat, std = cache
         axes = self._axes(dout)
+        sum_dout = dout.sum(axis=axes)                   # = the shift gradient
+        sum_dout_xhat = (dout * xhat).sum(axis=axes)     # = the scale gradient
         if self.rescale:
-            np.sum(dout * xhat, axis=axes, out=grads["scale"])
-            np.sum(dout, axis=axes, out=grads["shift"])
-            g = dout * self._per_channel(params["scale"], dout)
+            grads["scale"][...] = sum_dout_xhat
+            grads["shift"][...] = sum_dout
+            gain = params["scale"] / std
         else:
-            g = dout
-        if self.backward_form == "exact":
-            g = g - self._per_channel(g.mean(axis=axes), g) \
-                - xhat * self._per_channel((g * xhat).mean(axis=axes), g)
-        return g / self._per_channel(std, g)
+            gain = 1.0 / std
+        if self.backward_form == "simplified":
+            return dout * self._per_channel(gain.astype(dout.dtype), dout)
+        # exact: with g = dout*scale, (1/std)(g - mean(g) - xhat mean(g xhat)); the means
+        # are the two sums above over the M positions of a channel.
+        m = dout.size // std.size
+        dx = xhat * self._per_channel((sum_dout_xhat / m).astype(dout.dtype), dout)
+        np.subtract(dout, dx, out=dx)
+        dx -= self._per_channel((sum_dout / m).astype(dout.dtype), dout)
+        dx *= self._per_channel(gain.astype(dout.dtype), dout)
+        return dx

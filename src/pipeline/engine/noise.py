@@ -10,10 +10,12 @@ class Noise(Layer):
             return x, None
         o = self.options
         if rng.random() < o["ratio"]:
-            noise = rng.standard_normal(x.shape, dtype=x.dtype)
-            noise *= o["std"]
-            noise += o["mean"]
-            return x + noise, None
+            out = rng.standard_normal(x.shape, dtype=x.dtype)
+            out *= x.dtype.type(o["std"])
+            if o["mean"]:
+                out += x.dtype.type(o["mean"])
+            out += x
+            return out, None
         return x, None
 
     def backward(self, dout, cache, params, grads):
