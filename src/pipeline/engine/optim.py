@@ -29,15 +29,6 @@ class Adam:
         self.t = 0
         self._tmp = np.empty(size, dtype)
 
-    @property
-    def m(self):
-        """The first moment as Adam defines it."""
-        return self.u * (1.0 - self.beta1)
-
-    @property
-    def v(self):
-        return self.w * (1.0 - self.beta2)
-
     def step(self, p, g, n_weights=0, l1=0.0, l2=0.0):
         """One update of p from gradient g (g is used as scratch and left changed)."""
         f = self.dtype.type
