@@ -26,21 +26,44 @@ class MaxPool(_Pool):
 
     def forward(self, x, params, train, rng):
         views = self._views(x)
-        y = views[0].copy()
-        for v in views[1:]:
-            np.maximum(y, v, out=y)
-        pooled = y.copy() if self.relu else y
+        if len(views) == 4:
+            # 2x2 windows: a pairwise tournament that also records where the maximum
+            # was (strict > keeps the first of equals), so the backward pass needs no
+            # second look at x.
+            v0, v1, v2, v3 = views
+            right_a = v1 > v0
+            right_b = v3 > v2
+            a = np.maximum(v0, v1)
+            b = np.maximum(v2, v3)
+            lower = b > a
+            np.maximum(a, b, out=a)
+            where = (right_a, right_b, lower)
+        else:
+            a = views[0].copy()
+            for v in views[1:]:
+                np.maximum(a, v, out=a)
+            where = None
+        pooled = a.copy() if self.relu else a
         if self.relu:
-            np.maximum(y, 0, out=y)
-        return y, (x, pooled)
+            np.maximum(a, 0, out=a)
+        return a, (x, pooled, where)
 
     def backward(self, dout, cache, params, grads):
         # The whole gradient goes to the first maximum in row-major window order.
-        x, pooled = cache
+        x, pooled, where = cache
         g = dout * (pooled > 0) if self.relu else dout.copy()
         dx = np.empty_like(x)
+        dviews = self._views(dx)
+        if where is not None:
+            right_a, right_b, lower = where
+            upper = ~lower
+            np.multiply(g, upper & ~right_a, out=dviews[0])
+            np.multiply(g, upper & right_a, out=dviews[1])
+            np.multiply(g, lower & ~right_b, out=dviews[2])
+            np.multiply(g, lower & right_b, out=dviews[3])
+            return dx
         views = self._views(x)
-        for k, (v, dv) in enumerate(zip(views, self._views(dx))):
+        for k, (v, dv) in enumerate(zip(views, dviews)):
             hit = v == pooled
             np.multiply(g, hit, out=dv)
             if k < len(views) - 1:
