@@ -23,24 +23,21 @@ from numbers import Number
 
 import yaml
 
+from pipeline.engine.config import ACTFUNCS, ALIASES, REQUIRED
+from pipeline.engine.config import LAYER_OPTIONS as ENGINE_LAYER_OPTIONS
+from pipeline.engine.protocol import PROTOCOLS
+
 DATASETS = ("flowers", "office31")
-PROTOCOLS = ("reference", "corrected")
-LAYER_TYPES = ("full", "conv", "max", "avg", "dropout", "noise", "batch_normal")
-ACTFUNCS = ("none", "relu", "sigmoid", "tanh")
+# The layer vocabulary is the engine's (pipeline.engine.config): one source of truth.
+LAYER_TYPES = tuple(ENGINE_LAYER_OPTIONS)
+LAYER_OPTIONS = {kind: set(opts) | set(ALIASES.get(kind, {}))
+                 for kind, opts in ENGINE_LAYER_OPTIONS.items()}
+REQUIRED_OPTIONS = {kind: tuple(o for o, default in opts.items() if default is REQUIRED)
+                    for kind, opts in ENGINE_LAYER_OPTIONS.items()}
 # Even kernels pad asymmetrically in the reference (book-model.md 2.3); the workflow only
 # accepts odd kernels, whose "same" padding is symmetric.
 ALLOW_EVEN_KERNELS = False
 
-LAYER_OPTIONS = {
-    "full": {"width", "actfunc"},
-    "conv": {"ksize", "chn", "actfunc"},
-    "max": {"stride"},
-    "avg": {"stride"},
-    "dropout": {"keep_prob"},
-    "noise": {"type", "mean", "std", "ratio"},
-    "batch_normal": {"epsilon", "exp_ratio", "momentum", "rescale"},
-}
-REQUIRED_OPTIONS = {"full": ("width",), "conv": ("ksize", "chn"), "max": ("stride",), "avg": ("stride",)}
 
 TOP_KEYS = {
     "flowers_dir", "office31_dir", "image_size", "standin", "protocols", "seeds", "select",
@@ -214,11 +211,9 @@ class _Collector:
 
 
 def named_nets():
-    """The engine's named networks (name -> layer list), or {} if the engine is absent."""
-    try:
-        from pipeline.engine.nets import NAMED_NETS
-    except ImportError:
-        return {}
+    """The engine's named networks (name -> layer list)."""
+    from pipeline.engine.nets import NAMED_NETS
+
     return dict(NAMED_NETS)
 
 
@@ -352,12 +347,10 @@ def check_net(net, where, input_shape, col=None):
 
 
 def _engine_net_problems(net, where, input_shape):
-    """Second opinion from the engine's own validator, when the engine is installed."""
-    try:
-        from pipeline.engine.config import ConfigError as EngineConfigError
-        from pipeline.engine.config import validate_net
-    except ImportError:
-        return []
+    """Second opinion from the engine's own validator (shapes, option types)."""
+    from pipeline.engine.config import ConfigError as EngineConfigError
+    from pipeline.engine.config import validate_net
+
     try:
         validate_net(net, input_shape=input_shape, where=where)
     except EngineConfigError as e:
