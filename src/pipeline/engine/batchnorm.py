@@ -12,6 +12,10 @@ Two backward forms (book-model.md 4.3):
   dx = (1/std) * (g - mean(g) - xhat * mean(g * xhat)),  g = dout * scale;
 - "simplified" (the reference's): dx = g / std, treating the batch statistics as
   constants (exact only in evaluation mode).
+
+In a sharded step (engine.shards) each shard holds part of the minibatch: the sums
+behind the batch mean and variance, and the two sums of the exact backward, are added
+over the shards (`sync`) so every shard uses the whole minibatch's, as one would.
 """
 import numpy as np
 
@@ -30,6 +34,13 @@ class BatchNorm(Layer):
         self.mavg = np.zeros(c, np.float32)
         self.mvar = np.ones(c, np.float32)
         self.steps = np.zeros(1, np.int64)      # training forwards (an array: checkpointed)
+        self.sync, self.shard = None, 0         # set by engine.shards
+
+    def _total(self, *parts):
+        """Per-channel sums over the whole minibatch (float64) from this shard's."""
+        if self.sync is None:
+            return [np.asarray(p, np.float64) for p in parts]
+        return self.sync(self.shard, *parts)
 
     def init_params(self, params, rng, std):
         if self.rescale:
@@ -58,28 +69,35 @@ class BatchNorm(Layer):
 
     def forward(self, x, params, train, rng):
         axes = self._axes(x)
+        per_channel = self._per_channel
+        m = x.size // self.in_shape[0]          # positions per channel in this shard
         if train:
-            mu = x.mean(axis=axes)
-            var = x.var(axis=axes)
-            rho = self.options["exp_ratio"]
-            self.mavg += rho * (mu - self.mavg)
-            self.mvar += rho * (var - self.mvar)
-            self.steps += 1
+            total, count = self._total(x.sum(axis=axes), m)
+            mu = total / count
+            xhat = x - per_channel(mu.astype(x.dtype), x)
+            var = self._total(np.square(xhat).sum(axis=axes))[0] / count
+            if self.shard == 0:                  # one update per step
+                rho = self.options["exp_ratio"]
+                self.mavg += (rho * (mu - self.mavg)).astype(self.mavg.dtype)
+                self.mvar += (rho * (var - self.mvar)).astype(self.mvar.dtype)
+                self.steps += 1
         else:
             mu, var = self.running_statistics()
+            xhat = x - per_channel(np.asarray(mu).astype(x.dtype), x)
         std = np.sqrt(var + self.options["epsilon"]).astype(x.dtype)
-        xhat = (x - self._per_channel(mu.astype(x.dtype), x)) / self._per_channel(std, x)
+        xhat /= per_channel(std, x)
         if not self.rescale:
-            return xhat, (xhat, std)
-        y = xhat * self._per_channel(params["scale"], x)
-        y += self._per_channel(params["shift"], x)
-        return y, (xhat, std)
+            return xhat, (xhat, std, m)
+        y = xhat * per_channel(params["scale"], x)
+        y += per_channel(params["shift"], x)
+        return y, (xhat, std, m)
 
     def backward(self, dout, cache, params, grads):
-        xhat, std = cache
+        xhat, std, m = cache
         axes = self._axes(dout)
         sum_dout = dout.sum(axis=axes)                   # = the shift gradient
         sum_dout_xhat = (dout * xhat).sum(axis=axes)     # = the scale gradient
+        # (a shard's gradients hold its own sums; the shards' gradients are added later)
         if self.rescale:
             grads["scale"][...] = sum_dout_xhat
             grads["shift"][...] = sum_dout
@@ -89,8 +107,8 @@ class BatchNorm(Layer):
         if self.backward_form == "simplified":
             return dout * self._per_channel(gain.astype(dout.dtype), dout)
         # exact: with g = dout*scale, (1/std)(g - mean(g) - xhat mean(g xhat)); the means
-        # are the two sums above over the M positions of a channel.
-        m = dout.size // std.size
+        # are the two sums above over the minibatch's positions of a channel.
+        sum_dout, sum_dout_xhat, m = self._total(sum_dout, sum_dout_xhat, m)
         dx = xhat * self._per_channel((sum_dout_xhat / m).astype(dout.dtype), dout)
         np.subtract(dout, dx, out=dx)
         dx -= self._per_channel((sum_dout / m).astype(dout.dtype), dout)

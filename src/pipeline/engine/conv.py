@@ -25,6 +25,11 @@ class Conv(Layer):
         self.out_shape = (o, h, w)
         self._buffers = {}      # (batch size, dtype) -> work arrays
 
+    def clone(self):
+        twin = super().clone()
+        twin._buffers = {}
+        return twin
+
     def _buffers_for(self, n, dtype):
         key = (n, np.dtype(dtype).str)
         if key not in self._buffers:

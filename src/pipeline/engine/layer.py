@@ -10,6 +10,8 @@ layer dicts of views under the same keys:
 
 `backward` never updates parameters: the optimizer does, afterwards.
 """
+import copy
+
 import numpy as np
 
 
@@ -38,6 +40,11 @@ class Layer:
                 params[name][...] = rng.normal(0.0, sd, params[name].shape)
             else:
                 params[name][...] = 0.0
+
+    def clone(self):
+        """A copy for another shard of a step (pipeline.engine.shards): same options and
+        shapes, shared running statistics, its own workspaces."""
+        return copy.copy(self)
 
     def state(self):
         """Non-learnable arrays that evaluation needs (batch-norm running statistics)."""

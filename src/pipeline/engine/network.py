@@ -8,6 +8,8 @@ few whole-buffer operations, and a checkpoint two arrays.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from .batchnorm import BatchNorm
@@ -17,6 +19,7 @@ from .dense import Dense
 from .dropout import Dropout
 from .noise import Noise
 from .pool import AvgPool, MaxPool
+from .draws import Draws
 
 LAYER_CLASSES = {"full": Dense, "conv": Conv, "max": MaxPool, "avg": AvgPool,
                  "dropout": Dropout, "noise": Noise, "batch_normal": BatchNorm}
@@ -117,7 +120,20 @@ class Network:
             out += self._offset
         return out
 
+    def replica(self):
+        """A network for another shard of a training step: the same parameters (shared
+        flat buffer), input transform and running statistics; its own layer workspaces
+        and gradient buffer."""
+        twin = copy.copy(self)
+        twin.layers = [layer.clone() for layer in self.layers]
+        twin.grad = np.zeros_like(self.grad)
+        twin.grads = [{name: twin.grad[self.slices[f"L{i}.{name}"]].reshape(g.shape)
+                       for name, g in grads.items()} for i, grads in enumerate(self.grads)]
+        return twin
+
     def forward(self, x, train=False, rng=None):
+        """rng: a Generator, or the shard's Draws (pipeline.engine.shards)."""
+        rng = Draws.of(rng)
         caches = []
         for layer, params in zip(self.layers, self.params):
             x, cache = layer.forward(x, params, train, rng)

@@ -1,6 +1,9 @@
 """Gaussian noise injection, training only. As the reference, one coin per forward call
 (per minibatch) decides with probability `ratio` whether N(mean, std) noise is added;
-the backward pass is the identity."""
+the backward pass is the identity. The coin comes from the step's shared draws, so all
+shards of a minibatch agree; the samples from the shard's own (see engine.shards)."""
+from .draws import Draws
+from .gaussian import standard_normal
 from .layer import Layer
 
 
@@ -8,9 +11,10 @@ class Noise(Layer):
     def forward(self, x, params, train, rng):
         if not train:
             return x, None
+        rng = Draws.of(rng)
         o = self.options
-        if rng.random() < o["ratio"]:
-            out = rng.standard_normal(x.shape, dtype=x.dtype)
+        if rng.batch.random() < o["ratio"]:
+            out = standard_normal(rng.local, x.shape, x.dtype)
             out *= x.dtype.type(o["std"])
             if o["mean"]:
                 out += x.dtype.type(o["mean"])

@@ -29,30 +29,41 @@ class Adam:
         self.t = 0
         self._tmp = np.empty(size, dtype)
 
-    def step(self, p, g, n_weights=0, l1=0.0, l2=0.0):
-        """One update of p from gradient g (g is used as scratch and left changed)."""
-        f = self.dtype.type
-        b1, b2, tmp = self.beta1, self.beta2, self._tmp
+    def step(self, p, g, n_weights=0, l1=0.0, l2=0.0, map_slices=None):
+        """One update of p from gradient g (g is used as scratch and left changed).
+        Everything is elementwise, so `map_slices(fn, n)` may run fn(slice) over parts
+        of the buffers in parallel (engine.shards.ShardedNetwork.map_slices); the
+        result does not depend on how the buffers are cut."""
+        b1, b2 = self.beta1, self.beta2
         self.t += 1
-        self.u *= f(b1)
-        self.u += g
-        np.multiply(g, g, out=g)
-        self.w *= f(b2)
-        self.w += g
         # delta = m_hat / (sqrt(v_hat) + eps) = c_m u / (c_v sqrt(w) + eps)
         c_m = (1.0 - b1) / (1.0 - b1 ** self.t)
         c_v = np.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
-        np.sqrt(self.w, out=tmp)
-        tmp += f(self.eps / c_v)
-        np.divide(self.u, tmp, out=tmp)
-        tmp *= f(self.lr * c_m / c_v)
-        if n_weights and (l1 or l2):
-            w = p[:n_weights]
-            if l1:     # lr*l1*sign(w), built in g's (free) first slice
-                tmp[:n_weights] += signed_constant(self.lr * l1, w, g[:n_weights])
-            if l2:
-                w *= f(1.0 - self.lr * l2)
-        p -= tmp
+        f = self.dtype.type
+        b1, b2, eps, gain = f(b1), f(b2), f(self.eps / c_v), f(self.lr * c_m / c_v)
+        decay = n_weights and (l1 or l2)
+        lr_l1, keep = self.lr * l1, f(1.0 - self.lr * l2)
+
+        def update(sl):
+            u, w, tmp, gs = self.u[sl], self.w[sl], self._tmp[sl], g[sl]
+            u *= b1
+            u += gs
+            np.multiply(gs, gs, out=gs)
+            w *= b2
+            w += gs
+            np.sqrt(w, out=tmp)
+            tmp += eps
+            np.divide(u, tmp, out=tmp)
+            tmp *= gain
+            nw = min(max(n_weights - sl.start, 0), tmp.size) if decay else 0
+            if nw:
+                pw = p[sl][:nw]
+                if l1:     # lr*l1*sign(w), built in g's (free) first slice
+                    tmp[:nw] += signed_constant(lr_l1, pw, gs[:nw])
+                if l2:
+                    pw *= keep
+            p[sl] -= tmp
+        (map_slices or _whole)(update, p.size)
 
     def state(self):
         return {"u": self.u, "w": self.w, "t": np.int64(self.t)}
@@ -61,6 +72,10 @@ class Adam:
         self.u[...] = st["u"]
         self.w[...] = st["w"]
         self.t = int(st["t"])
+
+
+def _whole(fn, n):
+    return [fn(slice(0, n))]
 
 
 def sgd_step(p, g, lr):

@@ -80,8 +80,13 @@ def register(sub):
                    help="when the cost becomes NaN/inf: write the record and exit 3 (fail, "
                         "default) or write it and exit 0 (record; the workflow's choice, so "
                         "the tables can mark the run)")
+    p.add_argument("--shards", type=int, default=None,
+                   help="cut each minibatch into this many parts, trained on that many "
+                        "threads and their gradients added (default: 2 for networks with "
+                        "convolutions, 1 for MLPs). Changes the last bits of the results "
+                        "and the dropout/noise draws, so it is recorded with the run")
     p.add_argument("--threads", type=int, default=1,
-                   help="BLAS threads for this run (default 1: the study's matrices are too "
+                   help="BLAS threads per shard (default 1: the study's matrices are too "
                         "small to gain from more, and spinning BLAS threads slow runs down "
                         "badly on a busy machine)")
     p.set_defaults(func=main)
@@ -94,7 +99,8 @@ def main(args):
 
     from .run import RunDiverged, RunSettings, run
 
-    for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
+    for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
+                        ("--shards", 1 if args.shards is None else args.shards)):
         if value <= 0:
             print(f"error: {name} must be positive, got {value}", file=sys.stderr)
             return 2
@@ -104,7 +110,7 @@ def main(args):
             quirks=dict(args.quirk), seed=args.seed, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
             experiment=args.experiment or Path(args.out).name, report=args.report,
-            on_divergence=args.on_divergence)
+            on_divergence=args.on_divergence, shards=args.shards)
         metrics = run(settings, args.out, log=lambda line: print(line, flush=True))
     except (ConfigError, ProtocolError, CacheError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -50,6 +50,7 @@ class RunSettings:
     experiment: str = "run"
     report: int = 1
     on_divergence: str = "fail"
+    shards: int | None = None       # minibatch parts run in parallel; None: the net's default
 
 
 class RunDiverged(RuntimeError):
@@ -92,7 +93,7 @@ def run(s: RunSettings, out_dir, log=print):
                   bn_debias=quirks["bn_running_stats"] == "debiased")
     net.init_params(streams["init"], std=0.03 if quirks["init"] == "normal0.03" else "he")
     trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
-                      train_images=x[np.sort(train_idx)])
+                      train_images=x[np.sort(train_idx)], shards=s.shards)
 
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
@@ -158,6 +159,7 @@ def run(s: RunSettings, out_dir, log=print):
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
         "seconds_per_epoch": [h["train_seconds"] for h in done],
         "params": stats, "flushed_subnormals": trainer.flushed,
+        "shards": trainer.sharded.shards,
         "engine_version": engine_version(),
     }
     if error:

@@ -15,6 +15,7 @@ import numpy as np
 from pipeline.engine.losses import head_slices, softmax_cross_entropy
 from pipeline.engine.optim import Adam, sgd_step
 from pipeline.engine.regularizers import add_penalty_gradient, penalty_terms
+from pipeline.engine.shards import ShardedNetwork
 
 # Subnormal guard: Adam's moments of dead units and L1/L2-shrunk weights decay into
 # float32's subnormal range, where arithmetic is many times slower. Every FLUSH_EVERY
@@ -57,10 +58,13 @@ def input_transform(mode, train_images=None):
 
 
 class Trainer:
-    def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10, train_images=None):
+    def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10, train_images=None,
+                 shards=None):
         self.net, self.q = net, quirks
         self.lr, self.l1, self.l2, self.batch_size = lr, l1, l2, batch_size
         net.set_input_transform(*input_transform(quirks["input_scale"], train_images))
+        # shards: minibatch parts run in parallel (engine.shards); None: the network's default
+        self.sharded = ShardedNetwork(net, shards)      # after the input transform is set
         # Adam covers everything but the batch-norm affine tail when that takes SGD.
         self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
         self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
@@ -70,28 +74,34 @@ class Trainer:
         self.flushed = 0
 
     # -- one step ----------------------------------------------------------------------
-    def penalty(self):
-        """(lambda-scaled penalty, penalty as the reference reports it: no lambda)."""
-        if not (self.l1 or self.l2):
+    def _gradient_slice(self, sl):
+        """Over one slice of the flat buffers: add up the shards' gradients, then the
+        L1/L2 sums of the weights there (before the update, as the reference) and, when
+        the penalty is part of the loss, its gradient. Returns (sum w^2 / 2, sum |w|)."""
+        self.sharded.reduce_gradients(sl)
+        ws = slice(sl.start, min(sl.stop, self.net.n_weights))
+        if not (self.l1 or self.l2) or ws.start >= ws.stop:
             return 0.0, 0.0
-        sq, ab = penalty_terms(self.net.weights, self.l1, self.l2, self._l1_sign)
-        return self.l2 * sq + self.l1 * ab, sq + ab
+        w, sign = self.net.flat[ws], self._l1_sign[ws]
+        sq, ab = penalty_terms(w, self.l1, self.l2, sign)
+        if self.q["decay"] == "loss_gradient":
+            add_penalty_gradient(self.net.grad[ws], w, self.l1, self.l2, self._scratch[ws],
+                                 l1_sign=sign)
+        return sq, ab
 
     def step(self, xb, yb, rng):
-        net = self.net
-        logits, caches = net.forward(net.to_input(xb), train=True, rng=rng)
+        net, sharded = self.net, self.sharded
+        logits = sharded.forward(xb, rng)
         data_loss, dlogits, correct = softmax_cross_entropy(logits, yb, net.head_sizes)
-        scaled, unscaled = self.penalty()          # before the update, as the reference
-        cost = data_loss + (scaled if self.q["penalty_cost"] == "scaled" else unscaled)
-        net.backward(dlogits, caches)
-        nw = net.n_weights
-        if self.q["decay"] == "loss_gradient":
-            add_penalty_gradient(net.grad[:nw], net.weights, self.l1, self.l2, self._scratch,
-                                 l1_sign=self._l1_sign)
-            self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam])
-        else:
-            self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam],
-                          n_weights=nw, l1=self.l1, l2=self.l2)
+        sharded.backward(dlogits, reduce=False)
+        parts = sharded.map_slices(self._gradient_slice, net.flat.size)
+        sq, ab = sum(p[0] for p in parts), sum(p[1] for p in parts)
+        scaled = self.l2 * sq + self.l1 * ab
+        cost = data_loss + (scaled if self.q["penalty_cost"] == "scaled" else sq + ab)
+        decay = {} if self.q["decay"] == "loss_gradient" else \
+            {"n_weights": net.n_weights, "l1": self.l1, "l2": self.l2}
+        self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam],
+                      map_slices=sharded.map_slices, **decay)
         if self.n_adam < net.flat.size:
             sgd_step(net.flat[self.n_adam:], net.grad[self.n_adam:], self.lr)
         self.steps += 1

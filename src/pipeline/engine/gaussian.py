@@ -1,0 +1,30 @@
+"""Standard normal samples for noise injection, by the Box-Muller transform.
+
+NumPy's `Generator.standard_normal` (a ziggurat) takes 11-15 ns per float32 sample on
+these machines; Box-Muller over whole arrays is one uniform draw plus vectorized log,
+sqrt, cos and sin, about half that. Each pair (u1, u2) of uniforms gives two independent
+normals sqrt(-2 ln u1) * (cos, sin)(2 pi u2). With float32 uniforms (multiples of 2^-24)
+the largest magnitude is sqrt(2 * 24 ln 2) = 5.77, so the tails beyond 5.77 sigma
+(probability 8e-9) are cut.
+"""
+import numpy as np
+
+
+def standard_normal(rng, shape, dtype=np.float32):
+    """An array of `shape` of N(0, 1) samples drawn from Generator `rng`."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    h = (n + 1) // 2
+    u = rng.random(2 * h, dtype=dtype)
+    radius, angle = u[:h], u[h:]
+    np.subtract(dtype.type(1.0), radius, out=radius)      # (0, 1]: log is finite
+    np.log(radius, out=radius)
+    radius *= dtype.type(-2.0)
+    np.sqrt(radius, out=radius)
+    angle *= dtype.type(2.0 * np.pi)
+    out = np.empty(2 * h, dtype)
+    np.cos(angle, out=out[:h])
+    np.sin(angle, out=out[h:])
+    out[:h] *= radius
+    out[h:] *= radius
+    return out[:n].reshape(shape)

@@ -1,0 +1,128 @@
+"""Data-parallel steps (pipeline.engine.shards): a minibatch cut into shards, each run on
+its own thread, must give the gradient, batch statistics and running averages of the
+whole minibatch; random layers draw per shard but agree on per-minibatch coins."""
+import threading
+
+import numpy as np
+import pytest
+
+from pipeline.engine.draws import Draws
+from pipeline.engine.losses import softmax_cross_entropy
+from pipeline.engine.network import Network
+from pipeline.engine.noise import Noise
+from pipeline.engine.protocol import resolve
+from pipeline.engine.shards import ShardedNetwork, bounds, default_shards, step_draws
+from pipeline.train.trainer import Trainer
+
+BN_CNN = [["batch_normal", {"epsilon": 1e-5}], ["conv", {"ksize": 3, "chn": 3}],
+          ["max", {"stride": 2}], ["batch_normal", {"epsilon": 1e-5}],
+          ["conv", {"ksize": 3, "chn": 2}], ["batch_normal", {"epsilon": 1e-5}], 4]
+BN_MLP = [6, ["batch_normal", {"epsilon": 1e-5}], 4]
+PLAIN_CNN = [["conv", {"ksize": 3, "chn": 3}], ["max", {"stride": 2}],
+             ["conv", {"ksize": 3, "chn": 4}], ["avg", {"stride": 2}], 5]
+
+
+def test_bounds_cover_the_batch_in_order():
+    assert bounds(10, 2) == [(0, 5), (5, 10)]
+    assert bounds(7, 3) == [(0, 3), (3, 5), (5, 7)]
+    assert bounds(1, 2) == [(0, 1)]          # never an empty shard
+    assert bounds(0, 2) == [(0, 0)]
+
+
+def _batch(n=7, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, (n, 8, 8, 2)).astype(np.uint8),
+            np.stack([rng.integers(0, 2, n), rng.integers(0, 3, n)], axis=1))
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+@pytest.mark.parametrize("form", ["exact", "simplified"])
+@pytest.mark.parametrize("hidden", [BN_CNN, BN_MLP, PLAIN_CNN], ids=["bn_cnn", "bn_mlp", "cnn"])
+def test_shards_give_the_whole_minibatch_gradient(hidden, form, shards):
+    x, y = _batch()
+    nets = []
+    for _ in range(2):
+        net = Network(hidden, (8, 8, 2), [2, 3], bn_backward=form, dtype=np.float64)
+        net.init_params(np.random.default_rng(1), std="he")
+        net.set_input_transform(1 / 255.0, -0.5)
+        nets.append(net)
+    whole, sharded_net = nets
+    logits, caches = whole.forward(whole.to_input(x), train=True)
+    loss, dlogits, _ = softmax_cross_entropy(logits, y, [2, 3])
+    whole.backward(dlogits, caches)
+
+    sharded = ShardedNetwork(sharded_net, shards)
+    logits2 = sharded.forward(x, np.random.default_rng(0))
+    loss2, dlogits2, _ = softmax_cross_entropy(logits2, y, [2, 3])
+    sharded.backward(dlogits2)
+    sharded.close()
+    np.testing.assert_allclose(logits2, logits, rtol=1e-10, atol=1e-12)
+    assert loss2 == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(sharded_net.grad, whole.grad, rtol=1e-8, atol=1e-12)
+    assert np.abs(whole.grad).max() > 1e-3            # a real gradient was compared
+    for a, b in zip(whole.state_arrays().items(), sharded_net.state_arrays().items()):
+        np.testing.assert_allclose(b[1], a[1], rtol=1e-10, err_msg=a[0])   # running stats
+
+
+def test_a_failing_shard_raises_and_does_not_hang():
+    x, y = _batch(10)
+    net = Network(BN_CNN, (8, 8, 2), [2, 3])
+    net.init_params(np.random.default_rng(1), std="he")
+    sharded = ShardedNetwork(net, 2)
+    conv = sharded.replicas[1].layers[1]
+    original = conv.forward
+
+    def broken(*a, **k):
+        raise RuntimeError("shard 1 broke")
+    conv.forward = broken
+    done = []
+    t = threading.Thread(target=lambda: done.append(
+        pytest.raises(RuntimeError, sharded.forward, x, np.random.default_rng(0))))
+    t.start()
+    t.join(timeout=30)
+    assert done and "shard 1 broke" in str(done[0].value)
+    conv.forward = original                      # the next step works again
+    logits = sharded.forward(x, np.random.default_rng(0))
+    assert logits.shape == (10, 5) and np.isfinite(logits).all()
+    sharded.close()
+
+
+def test_noise_coin_is_shared_by_the_shards_and_samples_are_not():
+    layer = Noise({"type": "normal", "mean": 0.0, "std": 1.0, "ratio": 0.5}, (3, 4, 4))
+    x = np.zeros((3, 2, 4, 4), np.float32)
+    rng = np.random.default_rng(0)
+    noised = []
+    for _ in range(40):
+        d0, d1 = step_draws(rng, 2)
+        a, b = layer.forward(x, {}, True, d0)[0], layer.forward(x, {}, True, d1)[0]
+        assert a.any() == b.any()                # the same coin in both shards
+        if a.any():
+            assert not np.array_equal(a, b)      # each shard its own samples
+        noised.append(a.any())
+    assert 8 < sum(noised) < 32                  # the coin is a coin
+
+
+def test_draws_of_a_generator_serve_both_purposes():
+    g = np.random.default_rng(0)
+    d = Draws.of(g)
+    assert d.batch is g and d.local is g and Draws.of(d) is d and Draws.of(None) is None
+
+
+def test_default_shards_and_identical_reruns():
+    assert default_shards(Network([6, 4], (8, 8, 2), [4])) == 1
+    assert default_shards(Network(PLAIN_CNN, (8, 8, 2), [4])) == 2
+    x, y = _batch(20)
+    hidden = [["conv", {"ksize": 3, "chn": 3}], ["dropout", {"keep_prob": 0.5}],
+              ["max", {"stride": 2}], ["noise", {"std": 0.1}], ["batch_normal"], 4]
+    results = []
+    for shards in (2, 2, 1):
+        net = Network(hidden, (8, 8, 2), [2, 3])
+        net.init_params(np.random.default_rng(1), std="he")
+        tr = Trainer(net, resolve("corrected"), l1=0.001, l2=0.01, batch_size=5,
+                     train_images=x, shards=shards)
+        rng = np.random.default_rng(3)
+        costs = [tr.step(x[i:i + 5], y[i:i + 5], rng)[0] for i in range(0, 20, 5)]
+        results.append((costs, net.flat.copy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])      # same seed, same bits
+    assert not np.array_equal(results[0][1], results[2][1])          # other shards, other draws
