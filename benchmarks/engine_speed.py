@@ -1,29 +1,27 @@
 """Engine speed: seconds per epoch of the study's MLP [30,10] and CNN cnn1 on 96x96x3
 inputs at batch size 10 over the real flowers training split (3,450 images), with and
 without each regularizer; ratios to the unregularized run and, where PyTorch is
-installed, to the same network in PyTorch (same threads, batch, data), measured in the
+installed, to the same network in PyTorch (same data and batch, two cores each), measured in the
 same run, interleaved. Then 10-epoch runs that show whether float32 subnormals slow
 training down (last epoch / first epoch).
 
     python benchmarks/engine_speed.py                 # everything, ~10 minutes
     python benchmarks/engine_speed.py --quick         # 1 repeat, no 10-epoch runs
-    python benchmarks/engine_speed.py --threads 1
 
-Medians over --repeats epochs. Machines here are shared and noisy: read the ratios.
+The engine uses two threads of its own (two shards of each minibatch for the CNNs, two
+slices of the flat buffers for the MLP's optimizer, one-thread BLAS), PyTorch --threads.
+
+Medians over --repeats rounds; each round times every variant once, in turn, and the
+ratios are medians of per-round ratios. Machines here are shared and noisy: read the ratios.
 """
 import argparse
 import os
 import sys
 
-# BLAS threads must be fixed before NumPy loads.
-_threads = "2"
-for _i, _a in enumerate(sys.argv):
-    if _a == "--threads" and _i + 1 < len(sys.argv):
-        _threads = sys.argv[_i + 1]
-    elif _a.startswith("--threads="):
-        _threads = _a.split("=", 1)[1]
+# The engine runs its own threads (2 shards / slices, engine.shards) over one-thread BLAS,
+# as `regstudy train` does; fixed before NumPy loads. --threads is PyTorch's count.
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = _threads
+    os.environ[_v] = "1"
 
 import json  # noqa: E402
 import statistics  # noqa: E402
@@ -118,18 +116,26 @@ def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
 
 
 def table(title, rows):
+    """rows: (name, numpy seconds per round, torch seconds per round or None). Ratios are
+    medians of per-round ratios: each round runs every variant once, so a ratio compares
+    epochs that saw the same machine load."""
     print(f"\n{title}")
     print(f"{'variant':<22}{'numpy s/epoch':>14}{'x none':>9}{'torch s/epoch':>15}{'numpy/torch':>13}")
     base = rows[0][1]
     for name, ours, theirs in rows:
-        t = f"{theirs:15.2f}{ours / theirs:13.2f}" if theirs else f"{'-':>15}{'-':>13}"
-        print(f"{name:<22}{ours:14.2f}{ours / base:9.2f}{t}")
+        x_none = statistics.median(a / b for a, b in zip(ours, base))
+        t = f"{'-':>15}{'-':>13}"
+        if theirs:
+            vs = statistics.median(a / b for a, b in zip(ours, theirs))
+            t = f"{statistics.median(theirs):15.2f}{vs:13.2f}"
+        print(f"{name:<22}{statistics.median(ours):14.2f}{x_none:9.2f}{t}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
-    ap.add_argument("--repeats", type=int, default=3, help="epochs per variant; the median counts")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="PyTorch threads (default 2; the engine uses 2 threads of its own)")
+    ap.add_argument("--repeats", type=int, default=3, help="rounds (one epoch of every variant each); medians count")
     ap.add_argument("--quick", action="store_true", help="1 repeat, skip the 10-epoch runs")
     ap.add_argument("--only", choices=["mlp", "cnn"], help="one network only")
     ap.add_argument("--flowers", default=os.environ.get(
@@ -159,17 +165,19 @@ def main():
     for kind, variants in nets:
         if args.only and args.only != kind:
             continue
-        rows = []
-        for name, (hidden, l1, l2) in variants.items():
-            ours, theirs = [], []
-            for _ in range(repeats):          # interleaved: both see the same machine load
-                ours.append(numpy_epoch(hidden, l1, l2, x, y)[0][0])
+        ours = {name: [] for name in variants}
+        theirs = {name: [] for name in variants}
+        for r in range(repeats):   # round-robin: every variant, both engines, each round
+            for name, (hidden, l1, l2) in variants.items():
+                ours[name].append(numpy_epoch(hidden, l1, l2, x, y)[0][0])
                 if torch:
-                    theirs.append(torch_epoch(torch, kind, name, l1, l2, xt, yt))
-            rows.append((name, statistics.median(ours), statistics.median(theirs) if theirs else None))
-            print(f"  {kind} {name}: numpy {ours}  torch {theirs}", flush=True)
-        table(f"{kind.upper()} ({'[30,10]' if kind == 'mlp' else 'cnn1 family'}), corrected protocol", rows)
-        out[kind] = rows
+                    theirs[name].append(torch_epoch(torch, kind, name, l1, l2, xt, yt))
+                print(f"  round {r + 1} {kind} {name}: numpy {ours[name][-1]:.2f}"
+                      + (f"  torch {theirs[name][-1]:.2f}" if torch else ""), flush=True)
+        rows = [(name, ours[name], theirs[name] or None) for name in variants]
+        table(f"{kind.upper()} ({'[30,10]' if kind == 'mlp' else 'cnn1 family'}), corrected "
+              f"protocol, medians of {repeats} rounds", rows)
+        out[kind] = {name: {"numpy": ours[name], "torch": theirs[name]} for name in variants}
 
     if not args.quick:
         print("\n10-epoch runs (subnormal guard): seconds per epoch, last/first")

@@ -118,6 +118,25 @@ def test_noise_training_only():
     check_layer(layer, {}, np.random.default_rng(0).normal(size=IMG))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_box_muller_samples_are_normal(dtype):
+    """Moments, tail masses and independence of the pairs against N(0, std^2)."""
+    from math import erf, sqrt
+    from pipeline.engine.gaussian import normal
+    z = normal(np.random.default_rng(0), (1001, 999), 2.0, dtype)
+    assert z.shape == (1001, 999) and z.dtype == dtype
+    z = z.ravel().astype(np.float64) / 2.0
+    n = z.size
+    assert abs(z.mean()) < 5 / sqrt(n) and abs(z.var() - 1) < 5 * sqrt(2 / n)
+    assert abs((z ** 3).mean()) < 5 * sqrt(15 / n) and abs((z ** 4).mean() - 3) < 5 * sqrt(96 / n)
+    for k in (1, 2, 3):                         # two-sided tail masses, within 5 sigma
+        p = 1 - erf(k / sqrt(2))
+        assert abs((np.abs(z) > k).mean() - p) < 5 * sqrt(p * (1 - p) / n)
+    h = (n + 1) // 2                            # a pair's cos and sin parts: uncorrelated
+    assert abs(np.corrcoef(z[:n - h], z[h:])[0, 1]) < 5 / sqrt(n - h)
+    assert abs(np.corrcoef(z[:n - h] ** 2, z[h:] ** 2)[0, 1]) < 5 / sqrt(n - h)
+
+
 @pytest.mark.parametrize("shape", [IMG, (8, 5)])
 @pytest.mark.parametrize("rescale", [True, False])
 def test_batchnorm_exact_backward_matches_finite_differences(shape, rescale):

@@ -60,22 +60,29 @@ class BatchNorm(Layer):
         return self.mavg / (1.0 - d), (self.mvar - d) / (1.0 - d)
 
     @staticmethod
-    def _axes(x):
-        # (N, F): statistics over the batch; (C, N, H, W): over everything but C.
-        return (0,) if x.ndim == 2 else (1, 2, 3)
+    def _sums(a, b=None):
+        """Per channel (feature), the sum of a, or of a*b, over this shard's positions;
+        einsum reads strided views without copies or temporaries."""
+        spec = "nf" if a.ndim == 2 else "cnhw"
+        out = spec[1] if a.ndim == 2 else "c"
+        if b is None:
+            return np.einsum(f"{spec}->{out}", a)
+        return np.einsum(f"{spec},{spec}->{out}", a, b)
 
-    def _per_channel(self, v, x):
-        return v if x.ndim == 2 else v.reshape(-1, 1, 1, 1)
+    @staticmethod
+    def _per_channel(v, x):
+        return v.astype(x.dtype) if x.ndim == 2 else v.astype(x.dtype).reshape(-1, 1, 1, 1)
 
     def forward(self, x, params, train, rng):
-        axes = self._axes(x)
-        per_channel = self._per_channel
+        # The cache keeps xc = x - mu and 1/std (xhat = xc / std is never stored): the
+        # output is one multiply-add of xc, the backward two sums and two of them.
+        pc = self._per_channel
         m = x.size // self.in_shape[0]          # positions per channel in this shard
         if train:
-            total, count = self._total(x.sum(axis=axes), m)
+            total, count = self._total(self._sums(x), m)
             mu = total / count
-            xhat = x - per_channel(mu.astype(x.dtype), x)
-            var = self._total(np.square(xhat).sum(axis=axes))[0] / count
+            xc = x - pc(mu, x)
+            var = self._total(self._sums(xc, xc))[0] / count
             if self.shard == 0:                  # one update per step
                 rho = self.options["exp_ratio"]
                 self.mavg += (rho * (mu - self.mavg)).astype(self.mavg.dtype)
@@ -83,34 +90,34 @@ class BatchNorm(Layer):
                 self.steps += 1
         else:
             mu, var = self.running_statistics()
-            xhat = x - per_channel(np.asarray(mu).astype(x.dtype), x)
-        std = np.sqrt(var + self.options["epsilon"]).astype(x.dtype)
-        xhat /= per_channel(std, x)
-        if not self.rescale:
-            return xhat, (xhat, std, m)
-        y = xhat * per_channel(params["scale"], x)
-        y += per_channel(params["shift"], x)
-        return y, (xhat, std, m)
+            xc = x - pc(np.asarray(mu, np.float64), x)
+        inv_std = 1.0 / np.sqrt(np.asarray(var, np.float64) + self.options["epsilon"])
+        if self.rescale:
+            y = xc * pc(params["scale"] * inv_std, x)
+            y += pc(params["shift"], x)
+        else:
+            y = xc * pc(inv_std, x)
+        return y, (xc, inv_std, m)
 
     def backward(self, dout, cache, params, grads):
-        xhat, std, m = cache
-        axes = self._axes(dout)
-        sum_dout = dout.sum(axis=axes)                   # = the shift gradient
-        sum_dout_xhat = (dout * xhat).sum(axis=axes)     # = the scale gradient
+        xc, inv_std, m = cache
+        pc = self._per_channel
+        sum_dout = self._sums(dout)                              # = the shift gradient
+        sum_dout_xhat = self._sums(dout, xc) * inv_std           # = the scale gradient
         # (a shard's gradients hold its own sums; the shards' gradients are added later)
         if self.rescale:
             grads["scale"][...] = sum_dout_xhat
             grads["shift"][...] = sum_dout
-            gain = params["scale"] / std
+            gain = params["scale"] * inv_std
         else:
-            gain = 1.0 / std
+            gain = inv_std
         if self.backward_form == "simplified":
-            return dout * self._per_channel(gain.astype(dout.dtype), dout)
+            return dout * pc(gain, dout)
         # exact: with g = dout*scale, (1/std)(g - mean(g) - xhat mean(g xhat)); the means
-        # are the two sums above over the minibatch's positions of a channel.
-        sum_dout, sum_dout_xhat, m = self._total(sum_dout, sum_dout_xhat, m)
-        dx = xhat * self._per_channel((sum_dout_xhat / m).astype(dout.dtype), dout)
-        np.subtract(dout, dx, out=dx)
-        dx -= self._per_channel((sum_dout / m).astype(dout.dtype), dout)
-        dx *= self._per_channel(gain.astype(dout.dtype), dout)
+        # are the two sums above over the minibatch's positions of a channel. As one
+        # per-channel multiply-add: dx = gain*dout - (gain*mean_dxhat/std)*xc - gain*mean_d.
+        sum_dout, sum_dout_xhat, total = self._total(sum_dout, sum_dout_xhat, m)
+        dx = dout * pc(gain, dout)
+        dx -= xc * pc(gain * inv_std * sum_dout_xhat / total, dout)
+        dx -= pc(gain * sum_dout / total, dout)
         return dx

@@ -3,7 +3,7 @@
 the backward pass is the identity. The coin comes from the step's shared draws, so all
 shards of a minibatch agree; the samples from the shard's own (see engine.shards)."""
 from .draws import Draws
-from .gaussian import standard_normal
+from .gaussian import normal
 from .layer import Layer
 
 
@@ -14,8 +14,7 @@ class Noise(Layer):
         rng = Draws.of(rng)
         o = self.options
         if rng.batch.random() < o["ratio"]:
-            out = standard_normal(rng.local, x.shape, x.dtype)
-            out *= x.dtype.type(o["std"])
+            out = normal(rng.local, x.shape, o["std"], x.dtype)
             if o["mean"]:
                 out += x.dtype.type(o["mean"])
             out += x
