@@ -64,6 +64,27 @@ def test_shards_give_the_whole_minibatch_gradient(hidden, form, shards):
         np.testing.assert_allclose(b[1], a[1], rtol=1e-10, err_msg=a[0])   # running stats
 
 
+def test_unsharded_big_dense_layer_split_by_rows_gives_the_same_gradient():
+    x, y = _batch(6)
+    nets = []
+    for _ in range(2):
+        net = Network([600, 7], (8, 8, 2), [2, 3], dtype=np.float64)   # 76,800 weights first
+        net.init_params(np.random.default_rng(1), std="he")
+        nets.append(net)
+    whole, split_net = nets
+    logits, caches = whole.forward(whole.to_input(x), train=True)
+    _, dlogits, _ = softmax_cross_entropy(logits, y, [2, 3])
+    whole.backward(dlogits, caches)
+    sharded = ShardedNetwork(split_net, 1)
+    assert split_net.layers[0].map_slices is not None      # the big layer is split
+    logits2 = sharded.forward(x, np.random.default_rng(0))
+    _, dlogits2, _ = softmax_cross_entropy(logits2, y, [2, 3])
+    sharded.backward(dlogits2)
+    sharded.close()
+    np.testing.assert_allclose(logits2, logits, rtol=1e-10)
+    np.testing.assert_allclose(split_net.grad, whole.grad, rtol=1e-8, atol=1e-12)
+
+
 def test_a_failing_shard_raises_and_does_not_hang():
     x, y = _batch(10)
     net = Network(BN_CNN, (8, 8, 2), [2, 3])

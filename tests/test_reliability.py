@@ -59,6 +59,7 @@ def test_killed_run_resumes_with_identical_metrics(data, tmp_path, protocol):
     res = subprocess.run(train_cmd(data, cut, protocol), check=True, capture_output=True, text=True)
     assert "Resuming killme (seed 3) from epoch" in res.stdout
     assert untimed(cut / "metrics.json") == untimed(whole / "metrics.json")
+    assert untimed(whole / "metrics.json")["shards"] == 2      # a CNN's default: sharded steps
     with np.load(cut / "params.npz") as a, np.load(whole / "params.npz") as b:
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k])
@@ -127,6 +128,7 @@ def test_diverging_cli_run_exits_3_with_the_message(data, tmp_path):
      "net[1].stride: [5, 5] does not divide the 24x24 feature map"),
     (["--net", "[[dropout, {keep_prob: 2}]]"], "net[0].keep_prob: must be in (0, 1]"),
     (["--quirk", "decay=sometimes"], "quirk decay: expected one of after_adam, loss_gradient"),
+    (["--shards", "0"], "--shards must be positive, got 0"),
 ])
 def test_bad_cli_settings_are_refused_with_the_key(data, tmp_path, args, message):
     cmd = train_cmd(data, tmp_path / "x", "corrected") + args

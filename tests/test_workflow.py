@@ -113,6 +113,7 @@ def test_runs_and_metrics(study):
     m = json.loads((study / "results/runs/corrected/flowers_cnn2/seed2/metrics.json").read_text())
     assert m["engine_version"] == engine_version() and m["protocol"] == "corrected"
     assert m["seed"] == 2 and m["epochs"] == 2 and m["batch_size"] == 10
+    assert m["shards"] == 1          # a one-thread job trains unsharded
     assert m["net"] and m["status"] == "ok"
     h = pd.read_csv(study / "results/runs/corrected/flowers_cnn2/seed2/history.csv")
     assert list(h.epoch) == [1, 2] and h.train_acc.between(0, 1).all()

@@ -1,12 +1,22 @@
 """Full (dense) layer: y = act(x @ w + b). An image input (C, N, H, W) is flattened per
-sample first (channel-major), so a full layer can follow conv/pool layers."""
+sample first (channel-major), so a full layer can follow conv/pool layers.
+
+A big weight matrix (the MLP's first, 27,648 x 30) makes the layer memory-bound on
+reading w and writing its gradient. When the network runs unsharded, engine.shards
+hands the layer `map_slices`, and the products are cut along w's rows: each thread
+reads and writes its own block of w, the forward adds the partial products in order.
+"""
 import numpy as np
 
 from . import activations
 from .layer import Layer
 
+SPLIT_ABOVE = 1 << 16     # weights; smaller matrices are not worth a thread handoff
+
 
 class Dense(Layer):
+    map_slices = None     # set by engine.shards for unsharded steps
+
     def __init__(self, options, in_shape):
         super().__init__(options, in_shape)
         n_in = int(np.prod(in_shape))
@@ -15,12 +25,24 @@ class Dense(Layer):
         self.param_shapes = {"w": ((n_in, width), "weight"), "b": ((width,), "bias")}
         self.out_shape = (width,)
 
+    def _split(self, w):
+        return self.map_slices if self.map_slices is not None and w.size > SPLIT_ABOVE \
+            else None
+
     def forward(self, x, params, train, rng):
         image_shape = None
         if x.ndim == 4:                       # (C, N, H, W) -> (N, C*H*W)
             image_shape = x.shape
             x = x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1)
-        y = x @ params["w"]
+        w = params["w"]
+        split = self._split(w)
+        if split is None:
+            y = x @ w
+        else:
+            parts = split(lambda rows: x[:, rows] @ w[rows], w.shape[0], 0)
+            y = parts[0]
+            for p in parts[1:]:
+                y += p
         y += params["b"]
         activations.forward(self.act, y)
         return y, (x, y, image_shape)
@@ -28,7 +50,12 @@ class Dense(Layer):
     def backward(self, dout, cache, params, grads):
         x, y, image_shape = cache
         dz = activations.backward(self.act, y, dout)
-        np.matmul(x.T, dz, out=grads["w"])
+        gw = grads["w"]
+        split = self._split(gw)
+        if split is None:
+            np.matmul(x.T, dz, out=gw)
+        else:
+            split(lambda rows: np.matmul(x[:, rows].T, dz, out=gw[rows]), gw.shape[0], 0)
         np.sum(dz, axis=0, out=grads["b"])
         if not self.need_dx:
             return None

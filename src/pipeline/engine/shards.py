@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .batchnorm import BatchNorm
+from .dense import Dense
 from .draws import Draws
 from .dropout import Dropout
 from .noise import Noise
@@ -96,6 +97,10 @@ class ShardedNetwork:
         self._pool = ThreadPoolExecutor(max(shards, SLICES) - 1, thread_name_prefix="shard")
         self._caches = [None] * shards
         self._rows = []
+        if shards == 1:         # the threads are free to split big layers instead
+            for layer in net.layers:
+                if isinstance(layer, Dense):
+                    layer.map_slices = self.map_slices
 
     def close(self):
         self._pool.shutdown()
