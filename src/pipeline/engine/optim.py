@@ -34,6 +34,11 @@ class Adam:
         Everything is elementwise, so `map_slices(fn, n)` may run fn(slice) over parts
         of the buffers in parallel (engine.shards.ShardedNetwork.map_slices); the
         result does not depend on how the buffers are cut."""
+        (map_slices or _whole)(self.updater(p, g, n_weights, l1, l2), p.size)
+
+    def updater(self, p, g, n_weights=0, l1=0.0, l2=0.0):
+        """Count one step and return update(sl), which applies it to p[sl] from g[sl]:
+        for callers that fuse the update with other elementwise work per slice."""
         b1, b2 = self.beta1, self.beta2
         self.t += 1
         # delta = m_hat / (sqrt(v_hat) + eps) = c_m u / (c_v sqrt(w) + eps)
@@ -63,7 +68,7 @@ class Adam:
                 if l2:
                     pw *= keep
             p[sl] -= tmp
-        (map_slices or _whole)(update, p.size)
+        return update
 
     def state(self):
         return {"u": self.u, "w": self.w, "t": np.int64(self.t)}

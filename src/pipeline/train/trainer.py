@@ -94,14 +94,21 @@ class Trainer:
         logits = sharded.forward(xb, rng)
         data_loss, dlogits, correct = softmax_cross_entropy(logits, yb, net.head_sizes)
         sharded.backward(dlogits, reduce=False)
-        parts = sharded.map_slices(self._gradient_slice, net.flat.size)
+        decay = {} if self.q["decay"] == "loss_gradient" else \
+            {"n_weights": net.n_weights, "l1": self.l1, "l2": self.l2}
+        update = self.opt.updater(net.flat[:self.n_adam], net.grad[:self.n_adam], **decay)
+
+        def finish(sl):
+            # One pass of threads does it all: each slice's penalty sums are taken before
+            # that slice's update, and slices are disjoint.
+            sums = self._gradient_slice(sl)
+            if sl.start < self.n_adam:
+                update(slice(sl.start, min(sl.stop, self.n_adam)))
+            return sums
+        parts = sharded.map_slices(finish, net.flat.size)
         sq, ab = sum(p[0] for p in parts), sum(p[1] for p in parts)
         scaled = self.l2 * sq + self.l1 * ab
         cost = data_loss + (scaled if self.q["penalty_cost"] == "scaled" else sq + ab)
-        decay = {} if self.q["decay"] == "loss_gradient" else \
-            {"n_weights": net.n_weights, "l1": self.l1, "l2": self.l2}
-        self.opt.step(net.flat[:self.n_adam], net.grad[:self.n_adam],
-                      map_slices=sharded.map_slices, **decay)
         if self.n_adam < net.flat.size:
             sgd_step(net.flat[self.n_adam:], net.grad[self.n_adam:], self.lr)
         self.steps += 1
