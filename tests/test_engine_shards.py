@@ -147,3 +147,45 @@ def test_default_shards_and_identical_reruns():
     assert results[0][0] == results[1][0]
     np.testing.assert_array_equal(results[0][1], results[1][1])      # same seed, same bits
     assert not np.array_equal(results[0][1], results[2][1])          # other shards, other draws
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+@pytest.mark.parametrize("protocol", ["corrected", "reference"])
+def test_trainer_step_is_the_penalised_adam_step(protocol, shards):
+    """One Trainer step (sharded, fused gradient/penalty/Adam pass) against the same
+    step written out: whole-batch gradient, penalty, Adam (or Adam then decay)."""
+    x, y = _batch(10)
+    l1, l2 = 0.01, 0.1
+    quirks = resolve(protocol)
+    nets = []
+    for _ in range(2):
+        net = Network(PLAIN_CNN, (8, 8, 2), [2, 3], dtype=np.float64)
+        net.init_params(np.random.default_rng(1), std="he")
+        nets.append(net)
+    net, ref = nets
+    tr = Trainer(net, quirks, l1=l1, l2=l2, train_images=x, shards=shards)
+    ref.set_input_transform(*tr_input(quirks, x))
+    cost = tr.step(x, y, np.random.default_rng(0))[0]
+
+    w0 = ref.weights.copy()
+    logits, caches = ref.forward(ref.to_input(x), train=True)
+    loss, dlogits, _ = softmax_cross_entropy(logits, y, [2, 3])
+    ref.backward(dlogits, caches)
+    penalty = l2 * 0.5 * (w0 ** 2).sum() + l1 * np.abs(w0).sum()
+    reported = penalty if quirks["penalty_cost"] == "scaled" else 0.5 * (w0 ** 2).sum() + np.abs(w0).sum()
+    assert cost == pytest.approx(loss + reported, rel=1e-9)
+    from pipeline.engine.optim import Adam
+    opt = Adam(ref.flat.size, dtype=np.float64)
+    g = ref.grad.copy()
+    if quirks["decay"] == "loss_gradient":
+        g[:ref.n_weights] += l2 * w0 + l1 * np.sign(w0)
+        opt.step(ref.flat, g)
+    else:
+        opt.step(ref.flat, g, n_weights=ref.n_weights, l1=l1, l2=l2)
+    np.testing.assert_allclose(net.flat, ref.flat, rtol=1e-9, atol=1e-12)
+    assert np.abs(net.flat[:ref.n_weights] - w0).max() > 1e-4    # the step moved them
+
+
+def tr_input(quirks, x):
+    from pipeline.train.trainer import input_transform
+    return input_transform(quirks["input_scale"], x)

@@ -70,6 +70,10 @@ class Adam:
             p[sl] -= tmp
         return update
 
+    def scratch(self, sl):
+        """A slice of the update's workspace, free for other use before update(sl)."""
+        return self._tmp[sl]
+
     def state(self):
         return {"u": self.u, "w": self.w, "t": np.int64(self.t)}
 

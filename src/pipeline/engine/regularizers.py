@@ -32,9 +32,10 @@ def penalty_terms(w, l1, l2, l1_sign):
 
 def add_penalty_gradient(g, w, l1, l2, scratch, l1_sign=None):
     """g += l2*w + l1*sign(w), in place; `scratch` is workspace of w's shape and
-    `l1_sign`, if given, already holds l1*sign(w) (from penalty_terms)."""
+    `l1_sign`, if given, already holds l1*sign(w) (from penalty_terms). The L1 term is
+    added first, so `scratch` may be the same array as `l1_sign`."""
+    if l1:
+        g += signed_constant(l1, w, scratch) if l1_sign is None else l1_sign
     if l2:
         np.multiply(w, w.dtype.type(l2), out=scratch)
         g += scratch
-    if l1:
-        g += signed_constant(l1, w, scratch) if l1_sign is None else l1_sign

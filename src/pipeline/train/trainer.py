@@ -68,8 +68,6 @@ class Trainer:
         # Adam covers everything but the batch-norm affine tail when that takes SGD.
         self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
         self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
-        self._scratch = np.empty(net.n_weights, net.dtype)
-        self._l1_sign = np.empty(net.n_weights, net.dtype)
         self.steps = 0
         self.flushed = 0
 
@@ -82,11 +80,11 @@ class Trainer:
         ws = slice(sl.start, min(sl.stop, self.net.n_weights))
         if not (self.l1 or self.l2) or ws.start >= ws.stop:
             return 0.0, 0.0
-        w, sign = self.net.flat[ws], self._l1_sign[ws]
-        sq, ab = penalty_terms(w, self.l1, self.l2, sign)
+        # Adam's workspace is free until this slice's update: no extra arrays to stream
+        w, work = self.net.flat[ws], self.opt.scratch(ws)
+        sq, ab = penalty_terms(w, self.l1, self.l2, work)      # leaves l1*sign(w) in work
         if self.q["decay"] == "loss_gradient":
-            add_penalty_gradient(self.net.grad[ws], w, self.l1, self.l2, self._scratch[ws],
-                                 l1_sign=sign)
+            add_penalty_gradient(self.net.grad[ws], w, self.l1, self.l2, work, l1_sign=work)
         return sq, ab
 
     def step(self, xb, yb, rng):
