@@ -29,6 +29,24 @@ def test_bounds_cover_the_batch_in_order():
     assert bounds(0, 2) == [(0, 0)]
 
 
+def test_allreduce_gives_every_shard_every_total_over_many_calls():
+    from pipeline.engine.shards import Allreduce
+    ar = Allreduce(3)
+    got = {k: [] for k in range(3)}
+
+    def shard(k):
+        for call in range(300):
+            got[k].append(ar(k, np.array([(k + 1) * call, 1.0]))[0])
+    threads = [threading.Thread(target=shard, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    want = [[6.0 * c, 3.0] for c in range(300)]
+    for k in range(3):
+        assert [list(v) for v in got[k]] == want
+
+
 def _batch(n=7, seed=0):
     rng = np.random.default_rng(seed)
     return (rng.integers(0, 256, (n, 8, 8, 2)).astype(np.uint8),
