@@ -142,6 +142,7 @@ def main():
     ap.add_argument("--flowers", default=os.environ.get(
         "REGSTUDY_FLOWERS_DIR", str(REPO.parent / "shared" / "data" / "flowers")))
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    ap.add_argument("--long-only", action="store_true", help="only the 10-epoch runs")
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
     repeats = 1 if args.quick else args.repeats
@@ -164,7 +165,7 @@ def main():
     out = {}
     nets = [("mlp", MLP_VARIANTS), ("cnn", CNN_VARIANTS)]
     for kind, variants in nets:
-        if args.only and args.only != kind:
+        if (args.only and args.only != kind) or args.long_only:
             continue
         ours = {name: [] for name in variants}
         theirs = {name: [] for name in variants}
@@ -193,8 +194,10 @@ def main():
             if args.only and (args.only == "mlp") != label.startswith("MLP"):
                 continue
             secs, flushed = numpy_epoch(hidden, l1, l2, x, y, protocol=proto, epochs=10)
+            late = statistics.median(secs[-3:]) / statistics.median(secs[:3])
             print(f"{label:<26} " + " ".join(f"{s:.2f}" for s in secs)
-                  + f"  last/first {secs[-1] / secs[0]:.2f}  flushed {flushed}", flush=True)
+                  + f"  last/first {secs[-1] / secs[0]:.2f}  (median of last 3 / first 3: "
+                  f"{late:.2f})  flushed {flushed}", flush=True)
             out[label] = {"seconds": secs, "flushed": flushed}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
