@@ -89,7 +89,7 @@ def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0):
     tr = Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x)
     idx = np.arange(len(x))
     secs = [tr.epoch(x, y, idx, streams, e)["train_seconds"] for e in range(epochs)]
-    tr.sharded.close()
+    tr.close()
     return secs, tr.flushed
 
 

@@ -101,6 +101,8 @@ def test_unsharded_big_dense_layer_split_by_rows_gives_the_same_gradient():
     sharded.close()
     np.testing.assert_allclose(logits2, logits, rtol=1e-10)
     np.testing.assert_allclose(split_net.grad, whole.grad, rtol=1e-8, atol=1e-12)
+    assert split_net.layers[0].map_slices is None            # closed: unsplit again
+    np.testing.assert_allclose(split_net.predict_logits(x), whole.predict_logits(x), rtol=1e-10)
 
 
 def test_a_failing_shard_raises_and_does_not_hang():

@@ -121,6 +121,10 @@ class ShardedNetwork:
                     layer.map_slices = self.map_slices
 
     def close(self):
+        """Stop the threads; the network keeps working, unsplit, on the caller's."""
+        for layer in self.net.layers:
+            if isinstance(layer, Dense):
+                layer.map_slices = None
         self._pool.shutdown()
 
     def _connect(self, active):

@@ -186,6 +186,7 @@ def run(s: RunSettings, out_dir, log=print):
                     y=y[test_idx[:len(prob)]], heads=np.asarray(heads),
                     head_sizes=np.asarray(head_sizes))
     atomic.write_json(out / "metrics.json", metrics)
+    trainer.close()
     checkpoint.remove(out)
     if error:
         print(f"error: {error}", file=sys.stderr, flush=True)

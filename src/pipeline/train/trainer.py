@@ -161,6 +161,10 @@ class Trainer:
     def state(self):
         return {"steps": self.steps, "flushed": self.flushed, **self.opt.state()}
 
+    def close(self):
+        """Release the step's threads (the network stays usable)."""
+        self.sharded.close()
+
     def load_state(self, st):
         self.steps, self.flushed = int(st["steps"]), int(st["flushed"])
         self.opt.load_state(st)
