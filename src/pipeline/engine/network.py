@@ -16,10 +16,10 @@ from .batchnorm import BatchNorm
 from .config import LayerSpec, parse_hidden, output_shapes
 from .conv import Conv
 from .dense import Dense
+from .draws import Draws
 from .dropout import Dropout
 from .noise import Noise
 from .pool import AvgPool, MaxPool
-from .draws import Draws
 
 LAYER_CLASSES = {"full": Dense, "conv": Conv, "max": MaxPool, "avg": AvgPool,
                  "dropout": Dropout, "noise": Noise, "batch_normal": BatchNorm}

@@ -1,7 +1,9 @@
 """One training step and one epoch, under a protocol's quirks.
 
-The step is: forward (training mode) -> loss and accuracy -> backward into the gradient
-buffer -> (corrected) add the L1/L2 penalty gradient -> optimizer. Adam runs over
+The step is: forward (training mode, the minibatch in shards on threads, see
+engine.shards) -> loss and accuracy -> backward into the shards' gradient buffers -> one
+parallel pass over slices of the flat buffers that adds the shards' gradients, takes the
+L1/L2 sums, (corrected) adds the penalty gradient and applies Adam. Adam runs over
 weights, biases and (corrected) batch-norm scale/shift; in the reference protocol the
 scale/shift take plain SGD steps and L1/L2 are a decoupled decay after Adam.
 """
