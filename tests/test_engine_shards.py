@@ -128,6 +128,23 @@ def test_a_failing_shard_raises_and_does_not_hang():
     sharded.close()
 
 
+def test_a_failing_slice_raises_after_the_others_finished():
+    import time
+    sharded = ShardedNetwork(Network([6, 4], (8, 8, 2), [4]), 1)
+    finished = []
+
+    def work(sl):
+        if sl.start == 0:
+            raise ValueError("slice 0 broke")
+        time.sleep(0.2)                          # still writing when slice 0 fails
+        finished.append(sl.start)
+    with pytest.raises(ValueError, match="slice 0 broke"):
+        sharded.map_slices(work, 1 << 17)
+    assert finished == [1 << 16]                 # waited for: no writer left behind
+    assert [s.stop - s.start for s in sharded.map_slices(lambda s: s, 10)] == [10]
+    sharded.close()
+
+
 def test_noise_coin_is_shared_by_the_shards_and_samples_are_not():
     layer = Noise({"type": "normal", "mean": 0.0, "std": 1.0, "ratio": 0.5}, (3, 4, 4))
     x = np.zeros((3, 2, 4, 4), np.float32)

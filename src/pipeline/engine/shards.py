@@ -135,32 +135,36 @@ class ShardedNetwork:
                 layer = self.replicas[k].layers[i]
                 layer.sync, layer.shard = sync, k
 
-    def _run(self, job):
-        """job(k) for every active shard, shard 0 on this thread; re-raise the first
-        failure after releasing the others from any barrier."""
-        job = _with_errstate(job)
+    def _parallel(self, fn, items):
+        """[fn(item) for item in items]: the first on this thread, the others on the
+        pool. Waits for all of them; on failure releases every shard from any barrier
+        and re-raises the cause (not the BrokenBarrierError it led to elsewhere)."""
+        fn = _with_errstate(fn)
 
-        def guarded(k):
+        def guarded(item):
             try:
-                return job(k)
+                return fn(item)
             except BaseException:
                 for s in self._syncs.values():
                     s.abort()
                 raise
-        futures = [self._pool.submit(guarded, k) for k in range(1, len(self._rows))]
+        futures = [self._pool.submit(guarded, item) for item in items[1:]]
         results, errors = [], []
         for f in [None, *futures]:
             try:
-                results.append(guarded(0) if f is None else f.result())
+                results.append(guarded(items[0]) if f is None else f.result())
             except BaseException as exc:       # noqa: BLE001 - re-raised below
                 errors.append(exc)
         if errors:
             for s in self._syncs.values():
                 s.reset()
-            # the cause, not the shards it released from a barrier
             raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)),
                        errors[0])
         return results
+
+    def _run(self, job):
+        """job(k) for every active shard k."""
+        return self._parallel(job, range(len(self._rows)))
 
     def forward(self, xb, rng):
         """Training-mode logits of the minibatch xb ((N, H, W, C) images)."""
@@ -200,10 +204,4 @@ class ShardedNetwork:
         costs more than it saves). For elementwise work over the flat buffers (Adam,
         penalties, gradient sums) and the row blocks of a big dense layer."""
         parts = bounds(n, SLICES if n >= min_size else 1)
-        fn = _with_errstate(fn)
-
-        def call(ab):
-            return fn(slice(*ab))
-        futures = [self._pool.submit(call, ab) for ab in parts[1:]]
-        results = [call(parts[0])]
-        return results + [f.result() for f in futures]
+        return self._parallel(lambda ab: fn(slice(*ab)), parts)
