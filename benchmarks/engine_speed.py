@@ -143,6 +143,7 @@ def main():
         "REGSTUDY_FLOWERS_DIR", str(REPO.parent / "shared" / "data" / "flowers")))
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     ap.add_argument("--long-only", action="store_true", help="only the 10-epoch runs")
+    ap.add_argument("--no-long", action="store_true", help="skip the 10-epoch runs")
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
     repeats = 1 if args.quick else args.repeats
@@ -185,7 +186,7 @@ def main():
               f"protocol, medians of {repeats} rounds", rows)
         out[kind] = {name: {"numpy": ours[name], "torch": theirs[name]} for name in variants}
 
-    if not args.quick:
+    if not (args.quick or args.no_long):
         print("\n10-epoch runs (subnormal guard): seconds per epoch, last/first")
         for label, hidden, l1, l2, proto in [
                 ("MLP reference protocol", [30, 10], 0, 0, "reference"),

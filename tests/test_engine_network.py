@@ -154,3 +154,57 @@ def test_bad_layer_configs_name_the_key(bad, where):
 def test_named_networks_validate_on_the_study_input():
     for name, net in NAMED_NETS.items():
         assert validate_net(net, (96, 96, 3))
+
+
+def _unfolded(net):
+    """The same network with the first batch norm applying its own scale and shift."""
+    net.layers[0].folded = False
+    net.layers[1].fold, net.layers[1].need_dx = None, True
+    return net
+
+
+@pytest.mark.parametrize("form", ["exact", "simplified"])
+def test_leading_batch_norm_folded_into_the_conv_changes_nothing(form):
+    """A first batch norm before a conv is folded into it (engine.conv): logits in both
+    modes, every gradient and the running statistics are those of the plain pair."""
+    hidden = NETS["cnn_bn"]
+    rng = np.random.default_rng(3)
+    x = rng.normal(2.0, 3.0, size=(6, 6, 6, 2))
+    y = rng.integers(0, 4, (6, 1))
+    nets = []
+    for fold in (True, False):
+        net = Network(hidden, (6, 6, 2), [4], bn_backward=form, dtype=np.float64)
+        net.init_params(np.random.default_rng(0), std=0.5)
+        net.flat[net.n_weights:] += np.random.default_rng(1).normal(0, 0.3, net.flat.size - net.n_weights)
+        nets.append(net if fold else _unfolded(net))
+    folded, plain = nets
+    assert folded.layers[0].folded and folded.layers[1].fold is not None
+    out = []
+    for net in nets:
+        xi = net.to_input(x)
+        logits, caches = net.forward(xi, train=True, rng=np.random.default_rng(0))
+        net.backward(softmax_cross_entropy(logits, y, [4])[1], caches)
+        out.append((logits, net.grad.copy(), net.forward(xi)[0], net.layers[0].mavg.copy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    scale = folded.slices["L0.scale"]
+    assert np.abs(folded.grad[scale]).min() > 1e-6      # the fold did write them
+
+
+def test_folded_batch_norm_scale_and_shift_gradients_match_finite_differences():
+    rng = np.random.default_rng(5)
+    net = Network(NETS["cnn_bn"], (6, 6, 2), [4], dtype=np.float64)
+    net.init_params(rng, std=0.5)
+    net.flat[net.n_weights:] += rng.normal(0, 0.3, net.flat.size - net.n_weights)
+    x = net.to_input(rng.normal(size=(6, 6, 6, 2)))
+    y = rng.integers(0, 4, (6, 1))
+
+    def loss():
+        return softmax_cross_entropy(net.forward(x, train=True)[0], y, [4])[0]
+
+    logits, caches = net.forward(x, train=True)
+    net.backward(softmax_cross_entropy(logits, y, [4])[1], caches)
+    for key in ("L0.scale", "L0.shift", "L1.k", "L1.b"):
+        sl = net.slices[key]
+        _, num = numeric_grad(loss, net.flat[sl])
+        assert rel_error(net.grad[sl], num) < 1e-6, key

@@ -16,6 +16,10 @@ Two backward forms (book-model.md 4.3):
 In a sharded step (engine.shards) each shard holds part of the minibatch: the sums
 behind the batch mean and variance, and the two sums of the exact backward, are added
 over the shards (`sync`) so every shard uses the whole minibatch's, as one would.
+
+Folded (`folded`, set by the network when this is the first layer and a conv follows):
+the output is xhat, the conv applies scale and shift and computes their gradients (see
+engine.conv), and this layer's backward is never reached.
 """
 import numpy as np
 
@@ -35,6 +39,7 @@ class BatchNorm(Layer):
         self.mvar = np.ones(c, np.float32)
         self.steps = np.zeros(1, np.int64)      # training forwards (an array: checkpointed)
         self.sync, self.shard = None, 0         # set by engine.shards
+        self.folded = False                     # set by the network, see above
 
     def _total(self, *parts):
         """Per-channel sums over the whole minibatch (float64) from this shard's."""
@@ -92,7 +97,9 @@ class BatchNorm(Layer):
             mu, var = self.running_statistics()
             xc = x - pc(np.asarray(mu, np.float64), x)
         inv_std = 1.0 / np.sqrt(np.asarray(var, np.float64) + self.options["epsilon"])
-        if self.rescale:
+        if self.folded:
+            y = xc * pc(inv_std, x)
+        elif self.rescale:
             y = xc * pc(params["scale"] * inv_std, x)
             y += pc(params["shift"], x)
         else:

@@ -77,10 +77,20 @@ class Network:
                   for r in ROLE_ORDER}
         self.n_weights = counts["weight"]
         self.n_affine = counts["affine"]
+        self._link()
+
+    def _link(self):
+        """What layers need to know of their neighbours: whether anything learnable comes
+        before them (else they skip their input gradient), and the folded first batch
+        norm (engine.conv), pointed at this network's own parameter and gradient views."""
         seen_params = False
         for layer in self.layers:
             layer.need_dx = seen_params
             seen_params = seen_params or bool(layer.param_shapes)
+        first, second = (self.layers + [None])[:2]
+        if isinstance(first, BatchNorm) and first.rescale and isinstance(second, Conv):
+            first.folded, second.need_dx = True, False
+            second.fold = (self.params[0], self.grads[0])
 
     def init_params(self, rng, std=INIT_STD):
         """Weights N(0, std) (the reference: 0.03 everywhere) or "he"; biases zero."""
@@ -129,6 +139,7 @@ class Network:
         twin.grad = np.zeros_like(self.grad)
         twin.grads = [{name: twin.grad[self.slices[f"L{i}.{name}"]].reshape(g.shape)
                        for name, g in grads.items()} for i, grads in enumerate(self.grads)]
+        twin._link()
         return twin
 
     def forward(self, x, train=False, rng=None):
