@@ -101,6 +101,19 @@ def test_dropout_gradient_and_evaluation():
     assert layer.forward(x, {}, False, None)[0] is x   # identity at evaluation
 
 
+@pytest.mark.parametrize("p", [0.6, 0.1, 1.0])
+def test_dropout_mask_keeps_each_unit_with_probability_keep_prob(p):
+    from pipeline.engine.dropout import keep_mask
+    rng = np.random.default_rng(0)
+    masks = keep_mask(rng, (4000, 257), p)          # odd size: half of a 64-bit draw used
+    n = masks.size
+    assert abs(masks.mean() - p) < 5 * np.sqrt(p * (1 - p) / n) + 1e-12
+    # neighbours (the two halves of one 64-bit draw) and rows are independent
+    a, b = masks[:, :-1].reshape(-1), masks[:, 1:].reshape(-1)
+    assert abs((a & b).mean() - p * p) < 5 * np.sqrt(p * p * (1 - p * p) / a.size) + 1e-12
+    assert (masks[0] != masks[1]).any() or p == 1.0
+
+
 def test_dropout_draws_a_fresh_mask_each_step():
     layer, _ = make("dropout", {"keep_prob": 0.5}, (3, 6, 6))
     x = np.ones(IMG)

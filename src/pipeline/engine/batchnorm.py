@@ -14,8 +14,9 @@ Two backward forms (book-model.md 4.3):
   constants (exact only in evaluation mode).
 
 In a sharded step (engine.shards) each shard holds part of the minibatch: the sums
-behind the batch mean and variance, and the two sums of the exact backward, are added
-over the shards (`sync`) so every shard uses the whole minibatch's, as one would.
+behind the batch mean and variance (one meeting), and the two sums of the exact backward
+(another), are added over the shards (`sync`) so every shard uses the whole minibatch's,
+as one would.
 
 Folded (`folded`, set by the network when this is the first layer and a conv follows):
 the output is xhat, the conv applies scale and shift and computes their gradients (see
@@ -84,10 +85,18 @@ class BatchNorm(Layer):
         pc = self._per_channel
         m = x.size // self.in_shape[0]          # positions per channel in this shard
         if train:
-            total, count = self._total(self._sums(x), m)
+            # Centred on this shard's own mean (two passes, no cancellation), the shards
+            # meet once: sum x and sum x^2 = M2_k + m*mu_k^2 give the minibatch's mean and
+            # variance (the difference in float64). xc keeps the shard's centring; `delta`
+            # (mu_k - mu, zero unsharded) corrects it per channel where xc is used.
+            s1 = self._sums(x)
+            mu_k = np.asarray(s1, np.float64) / m
+            xc = x - pc(mu_k, x)
+            s2 = np.asarray(self._sums(xc, xc), np.float64) + mu_k * mu_k * m
+            total, sq, count = self._total(s1, s2, m)
             mu = total / count
-            xc = x - pc(mu, x)
-            var = self._total(self._sums(xc, xc))[0] / count
+            var = np.maximum(sq / count - mu * mu, 0.0)
+            delta = mu_k - mu
             if self.shard == 0:                  # one update per step
                 rho = self.options["exp_ratio"]
                 self.mavg += (rho * (mu - self.mavg)).astype(self.mavg.dtype)
@@ -96,21 +105,22 @@ class BatchNorm(Layer):
         else:
             mu, var = self.running_statistics()
             xc = x - pc(np.asarray(mu, np.float64), x)
+            delta = 0.0
         inv_std = 1.0 / np.sqrt(np.asarray(var, np.float64) + self.options["epsilon"])
-        if self.folded:
-            y = xc * pc(inv_std, x)
-        elif self.rescale:
-            y = xc * pc(params["scale"] * inv_std, x)
-            y += pc(params["shift"], x)
-        else:
-            y = xc * pc(inv_std, x)
-        return y, (xc, inv_std, m)
+        gain = params["scale"] * inv_std if self.rescale and not self.folded else inv_std
+        offset = delta * gain
+        if self.rescale and not self.folded:
+            offset = offset + params["shift"]
+        y = xc * pc(gain, x)
+        if np.any(offset):
+            y += pc(offset, x)
+        return y, (xc, inv_std, m, delta)
 
     def backward(self, dout, cache, params, grads):
-        xc, inv_std, m = cache
+        xc, inv_std, m, delta = cache           # x - mu = xc + delta
         pc = self._per_channel
         sum_dout = self._sums(dout)                              # = the shift gradient
-        sum_dout_xhat = self._sums(dout, xc) * inv_std           # = the scale gradient
+        sum_dout_xhat = (self._sums(dout, xc) + delta * sum_dout) * inv_std  # = the scale's
         # (a shard's gradients hold its own sums; the shards' gradients are added later)
         if self.rescale:
             grads["scale"][...] = sum_dout_xhat
@@ -122,9 +132,11 @@ class BatchNorm(Layer):
             return dout * pc(gain, dout)
         # exact: with g = dout*scale, (1/std)(g - mean(g) - xhat mean(g xhat)); the means
         # are the two sums above over the minibatch's positions of a channel. As one
-        # per-channel multiply-add: dx = gain*dout - (gain*mean_dxhat/std)*xc - gain*mean_d.
+        # per-channel multiply-add: dx = gain*dout - a*(xc + delta) - gain*mean_d, with
+        # a = gain*mean_dxhat/std.
         sum_dout, sum_dout_xhat, total = self._total(sum_dout, sum_dout_xhat, m)
+        a = gain * inv_std * sum_dout_xhat / total
         dx = dout * pc(gain, dout)
-        dx -= xc * pc(gain * inv_std * sum_dout_xhat / total, dout)
-        dx -= pc(gain * sum_dout / total, dout)
+        dx -= xc * pc(a, dout)
+        dx -= pc(a * delta + gain * sum_dout / total, dout)
         return dx
