@@ -9,10 +9,12 @@ product in the backward pass gives the kernel and bias gradients together.
 A batch norm that is the network's first layer, right before this conv, is folded in
 (`fold`, set by the network): the batch norm passes xhat on, and the conv applies its
 scale and shift through the kernel, as conv(scale*xhat + shift) = (k*scale) * xhat +
-(k . shift) * valid + b, where `valid` (kh*kw extra rows of the column buffer) marks the
-taps that fall inside the image. The one kernel-gradient product then also gives what the
-batch norm's scale and shift gradients need, so neither computes an input gradient (the
-col2im and the batch norm backward, ~1/5 of a cnn4 step, are skipped).
+(k . shift) * valid + b, where `valid` (kh*kw, H*W) marks the taps that fall inside the
+image (the shift's part is a small (chn, H*W) map added to every image). The
+kernel-gradient product against xhat, and dz summed over the images times `valid`, then
+give the kernel gradient and the batch norm's scale and shift gradients, so neither layer
+computes an input gradient (the col2im and the batch norm backward, ~1/5 of a cnn4 step,
+are skipped).
 """
 import numpy as np
 
@@ -46,25 +48,27 @@ class Conv(Layer):
             kh, kw = self.k
             o = self.out_shape[0]
             hp, wp = h + kh - 1, w + kw - 1
-            taps = kh * kw if self.fold is not None else 0
-            cols = np.empty((c * kh * kw + taps + 1, n * h * w), dtype)
+            cols = np.empty((c * kh * kw + 1, n * h * w), dtype)
             cols[-1] = 1.0                                  # the bias row
-            if taps:                                        # the `valid` rows
-                ph, pw = self.pad
-                inside = np.zeros((hp, wp), dtype)
-                inside[ph:ph + h, pw:pw + w] = 1.0
-                valid = cols[-1 - taps:-1].reshape(kh, kw, n, h, w)
-                for i in range(kh):
-                    for j in range(kw):
-                        valid[i, j] = inside[i:i + h, j:j + w]
             self._buffers[key] = {
+                "valid": self._valid_taps(dtype) if self.fold is not None else None,
                 "xp": np.zeros((c, n, hp, wp), dtype),      # borders stay zero
                 "cols": cols,
                 "dzp": np.zeros((o, n, hp, wp), dtype),     # only [:h, :w] is ever written
                 "dxflat": np.empty((c, n * hp * wp + (kh - 1) * wp + kw - 1), dtype),
-                "kb": np.empty((o, c * kh * kw + taps + 1), dtype),
+                "kb": np.empty((o, c * kh * kw + 1), dtype),
             }
         return self._buffers[key]
+
+    def _valid_taps(self, dtype):
+        """(kh*kw, H*W): 1 where tap (i, j) of an output position reads inside the image."""
+        c, h, w = self.in_shape
+        kh, kw = self.k
+        ph, pw = self.pad
+        inside = np.zeros((h + kh - 1, w + kw - 1), dtype)
+        inside[ph:ph + h, pw:pw + w] = 1.0
+        return np.stack([inside[i:i + h, j:j + w].reshape(-1)
+                         for i in range(kh) for j in range(kw)])
 
     def forward(self, x, params, train, rng):
         c, n, h, w = x.shape
@@ -73,21 +77,23 @@ class Conv(Layer):
         buf = self._buffers_for(n, x.dtype)
         xp, cols = buf["xp"], buf["cols"]
         xp[:, :, ph:ph + h, pw:pw + w] = x
-        patches = cols[:c * kh * kw].reshape(c, kh, kw, n, h, w)
+        patches = cols[:-1].reshape(c, kh, kw, n, h, w)
         for i in range(kh):
             for j in range(kw):
                 patches[:, i, j] = xp[:, :, i:i + h, j:j + w]
         kb = buf["kb"]
         o = kb.shape[0]
         k = params["k"]
+        kb[:, -1] = params["b"]
         if self.fold is None:
             kb[:, :-1] = k.reshape(o, -1)
+            y = kb @ cols
         else:
             bn = self.fold[0]
-            np.multiply(k, bn["scale"].reshape(1, c, 1, 1), out=kb[:, :c * kh * kw].reshape(k.shape))
-            kb[:, c * kh * kw:-1] = np.einsum("ocij,c->oij", k, bn["shift"]).reshape(o, -1)
-        kb[:, -1] = params["b"]
-        y = kb @ cols
+            np.multiply(k, bn["scale"].reshape(1, c, 1, 1), out=kb[:, :-1].reshape(k.shape))
+            y = kb @ cols
+            shift_map = np.einsum("ocij,c->oij", k, bn["shift"]).reshape(o, -1) @ buf["valid"]
+            y.reshape(o, n, h * w)[...] += shift_map[:, None, :]
         activations.forward(self.act, y)
         y = y.reshape(o, n, h, w)
         # `cols` is reused by the next forward of this batch size, which in training
@@ -105,13 +111,14 @@ class Conv(Layer):
         if self.fold is None:
             gk[...] = gkb[:, :-1].reshape(gk.shape)
         else:
-            # gkb holds G (kernel gradient against xhat) and G1 (against `valid`); with
-            # the input y = scale*xhat + shift: dk = scale*G + shift*G1, and the batch
-            # norm's dscale = sum(dy * xhat) = <k, G>, dshift = sum(dy) = <k, G1> per channel.
+            # gkb holds G, the kernel gradient against xhat; G1, the one against
+            # `valid`, is dz summed over the images times `valid`. With the input y = scale*xhat + shift: dk = scale*G + shift*G1, and
+            # the batch norm's dscale = sum(dy * xhat) = <k, G>, dshift = sum(dy) = <k, G1>.
             bn, bn_grads = self.fold
-            o, c = gk.shape[:2]
-            g = gkb[:, :gk[0].size].reshape(gk.shape)
-            g1 = gkb[:, gk[0].size:-1].reshape(o, 1, *self.k)
+            c = gk.shape[1]
+            g = gkb[:, :-1].reshape(gk.shape)
+            g1 = (np.einsum("onp->op", dz.reshape(o, n, h * w)) @ buf["valid"].T
+                  ).reshape(o, 1, *self.k)
             k = params["k"]
             np.multiply(g, bn["scale"].reshape(1, c, 1, 1), out=gk)
             gk += g1 * bn["shift"].reshape(1, c, 1, 1)
