@@ -116,20 +116,29 @@ def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
     return time.perf_counter() - t0
 
 
+def spread(ratios):
+    """'median [min-max]' of per-round ratios: the range shows how much the machine's
+    load moved them."""
+    r = list(ratios)
+    return f"{statistics.median(r):.2f} [{min(r):.2f}-{max(r):.2f}]"
+
+
 def table(title, rows):
     """rows: (name, numpy seconds per round, torch seconds per round or None). Ratios are
     medians of per-round ratios: each round runs every variant once, so a ratio compares
-    epochs that saw the same machine load."""
+    epochs that saw the same machine load; the brackets give their range over rounds."""
     print(f"\n{title}")
-    print(f"{'variant':<22}{'numpy s/epoch':>14}{'x none':>9}{'torch s/epoch':>15}{'numpy/torch':>13}")
-    base = rows[0][1]
+    print(f"{'variant':<22}{'numpy s/epoch':>14}{'x none [range]':>21}{'torch s/epoch':>15}"
+          f"{'numpy/torch [range]':>22}{'torch x none':>14}")
+    base, tbase = rows[0][1], rows[0][2]
     for name, ours, theirs in rows:
-        x_none = statistics.median(a / b for a, b in zip(ours, base))
-        t = f"{'-':>15}{'-':>13}"
+        x_none = spread(a / b for a, b in zip(ours, base))
+        t = f"{'-':>15}{'-':>22}{'-':>14}"
         if theirs:
-            vs = statistics.median(a / b for a, b in zip(ours, theirs))
-            t = f"{statistics.median(theirs):15.2f}{vs:13.2f}"
-        print(f"{name:<22}{statistics.median(ours):14.2f}{x_none:9.2f}{t}")
+            vs = spread(a / b for a, b in zip(ours, theirs))
+            t_none = statistics.median(a / b for a, b in zip(theirs, tbase))
+            t = f"{statistics.median(theirs):15.2f}{vs:>22}{t_none:14.2f}"
+        print(f"{name:<22}{statistics.median(ours):14.2f}{x_none:>21}{t}")
 
 
 def main():
