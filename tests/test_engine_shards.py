@@ -82,6 +82,27 @@ def test_shards_give_the_whole_minibatch_gradient(hidden, form, shards):
         np.testing.assert_allclose(b[1], a[1], rtol=1e-10, err_msg=a[0])   # running stats
 
 
+@pytest.mark.parametrize("shards", [2, 3])
+def test_sharded_prediction_is_the_networks(shards):
+    """Evaluation on the shards' threads (batch norm on its running statistics, dropout
+    and noise off) gives net.predict_logits's logits, in order, also after close()."""
+    hidden = [["noise", {"std": 0.3}], *BN_CNN[:-1], ["dropout", {"keep_prob": 0.5}], 4]
+    net = Network(hidden, (8, 8, 2), [2, 3], dtype=np.float64)
+    net.init_params(np.random.default_rng(3), std="he")
+    net.set_input_transform(1 / 255.0, -0.5)
+    for layer in net.layers:
+        if hasattr(layer, "mavg"):
+            layer.mavg[...], layer.mvar[...] = 0.1, 2.0
+    x, _ = _batch(n=11, seed=5)
+    want = net.predict_logits(x, chunk=3)
+    sharded = ShardedNetwork(net, shards)
+    got = sharded.predict_logits(x, chunk=4)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    assert got.shape == (11, 5) and np.abs(got[1:] - got[:-1]).max() > 1e-6
+    sharded.close()
+    np.testing.assert_allclose(sharded.predict_logits(x), want, rtol=1e-12, atol=1e-14)
+
+
 def test_unsharded_big_dense_layer_split_by_rows_gives_the_same_gradient():
     x, y = _batch(6)
     nets = []

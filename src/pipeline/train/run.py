@@ -168,7 +168,7 @@ def run(s: RunSettings, out_dir, log=print):
     else:
         log(f"Model {name} train ended in {train_seconds + eval_seconds:.1f} secs:")
         t0 = time.perf_counter()
-        prob = probabilities(net.predict_logits(x[test_idx]), head_sizes)
+        prob = probabilities(trainer.predict_logits(x[test_idx]), head_sizes)
         acc = [float((prob[:, sl].argmax(axis=1) == y[test_idx, k]).mean())
                for k, sl in enumerate(head_slices(head_sizes))]
         test_seconds = time.perf_counter() - t0

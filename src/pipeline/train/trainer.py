@@ -149,8 +149,12 @@ class Trainer:
             correct += np.asarray(corr) / len(idx)   # mean of minibatch accuracies
 
     # -- evaluation --------------------------------------------------------------------
+    def predict_logits(self, x):
+        """Evaluation-mode logits, on the step's threads (engine.shards)."""
+        return self.sharded.predict_logits(x)
+
     def accuracy(self, x, y):
-        logits = self.net.predict_logits(x)
+        logits = self.predict_logits(x)
         return [float((logits[:, s].argmax(axis=1) == y[:, k]).mean()) if len(y) else 0.0
                 for k, s in enumerate(head_slices(self.net.head_sizes))]
 
