@@ -112,8 +112,9 @@ class Conv(Layer):
             gk[...] = gkb[:, :-1].reshape(gk.shape)
         else:
             # gkb holds G, the kernel gradient against xhat; G1, the one against
-            # `valid`, is dz summed over the images times `valid`. With the input y = scale*xhat + shift: dk = scale*G + shift*G1, and
-            # the batch norm's dscale = sum(dy * xhat) = <k, G>, dshift = sum(dy) = <k, G1>.
+            # `valid`, is dz summed over the images times `valid`. With the input
+            # y = scale*xhat + shift: dk = scale*G + shift*G1, and the batch norm's
+            # dscale = sum(dy * xhat) = <k, G>, dshift = sum(dy) = <k, G1>.
             bn, bn_grads = self.fold
             c = gk.shape[1]
             g = gkb[:, :-1].reshape(gk.shape)

@@ -14,10 +14,11 @@ from .layer import Layer
 def keep_mask(rng, shape, keep_prob):
     """A boolean array of `shape`, each entry True with probability keep_prob."""
     n = int(np.prod(shape))
-    if keep_prob >= 1.0:
+    threshold = round(keep_prob * 2.0 ** 32)
+    if threshold >= 2 ** 32:                # keep_prob within 2^-33 of 1: keep all
         return np.ones(shape, bool)
     bits = rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
-    return (bits < np.uint32(round(keep_prob * 2.0 ** 32))).reshape(shape)
+    return (bits < np.uint32(threshold)).reshape(shape)
 
 
 class Dropout(Layer):
