@@ -33,24 +33,18 @@ class Conv(Layer):
         self.pad = ((kh - 1) // 2, (kw - 1) // 2)
         self.param_shapes = {"k": ((o, c, kh, kw), "weight"), "b": ((o,), "bias")}
         self.out_shape = (o, h, w)
-        self._buffers = {}      # (batch size, dtype) -> work arrays
         self.fold = None        # (params, grads) of a folded batch norm, see above
 
-    def clone(self):
-        twin = super().clone()
-        twin._buffers = {}
-        return twin
-
     def _buffers_for(self, n, dtype):
-        key = (n, np.dtype(dtype).str)
-        if key not in self._buffers:
+        """The work arrays for batches of n (a workspace per batch size and dtype)."""
+        def make():
             c, h, w = self.in_shape
             kh, kw = self.k
             o = self.out_shape[0]
             hp, wp = h + kh - 1, w + kw - 1
             cols = np.empty((c * kh * kw + 1, n * h * w), dtype)
             cols[-1] = 1.0                                  # the bias row
-            self._buffers[key] = {
+            return {
                 "valid": self._valid_taps(dtype) if self.fold is not None else None,
                 "xp": np.zeros((c, n, hp, wp), dtype),      # borders stay zero
                 "cols": cols,
@@ -58,7 +52,7 @@ class Conv(Layer):
                 "dxflat": np.empty((c, n * hp * wp + (kh - 1) * wp + kw - 1), dtype),
                 "kb": np.empty((o, c * kh * kw + 1), dtype),
             }
-        return self._buffers[key]
+        return self.workspace((n, np.dtype(dtype).str), make)
 
     def _valid_taps(self, dtype):
         """(kh*kw, H*W): 1 where tap (i, j) of an output position reads inside the image."""

@@ -25,6 +25,7 @@ class Layer:
         self.options = options
         self.in_shape = tuple(in_shape)
         self.out_shape = self.in_shape
+        self._workspaces = {}
 
     def fan_in(self, name):
         """Inputs feeding one output unit of weight `name` (for He initialisation)."""
@@ -44,7 +45,16 @@ class Layer:
     def clone(self):
         """A copy for another shard of a step (pipeline.engine.shards): same options and
         shapes, shared running statistics, its own workspaces."""
-        return copy.copy(self)
+        twin = copy.copy(self)
+        twin._workspaces = {}
+        return twin
+
+    def workspace(self, key, make):
+        """Arrays this layer (this replica) reuses from step to step instead of
+        allocating them again: make() once per key (e.g. batch size and dtype)."""
+        if key not in self._workspaces:
+            self._workspaces[key] = make()
+        return self._workspaces[key]
 
     def state(self):
         """Non-learnable arrays that evaluation needs (batch-norm running statistics)."""

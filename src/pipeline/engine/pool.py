@@ -24,21 +24,6 @@ class MaxPool(_Pool):
     # smaller), and its mask folds into this layer's backward. Same values, same gradients.
     relu = False
 
-    def __init__(self, options, in_shape):
-        super().__init__(options, in_shape)
-        self._dx = {}
-
-    def clone(self):
-        twin = super().clone()
-        twin._dx = {}
-        return twin
-
-    def _workspace(self, x):
-        key = (x.shape, x.dtype.str)
-        if key not in self._dx:
-            self._dx[key] = np.empty_like(x)
-        return self._dx[key]
-
     def forward(self, x, params, train, rng):
         views = self._views(x)
         if len(views) == 4:
@@ -67,7 +52,7 @@ class MaxPool(_Pool):
         # The whole gradient goes to the first maximum in row-major window order.
         x, pooled, where = cache
         g = dout * (pooled > 0) if self.relu else dout.copy()
-        dx = self._workspace(x)
+        dx = self.workspace((x.shape, x.dtype.str), lambda: np.empty_like(x))
         dviews = self._views(dx)
         if where is not None:
             right_a, right_b, lower = where
