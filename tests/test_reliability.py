@@ -68,14 +68,17 @@ def test_killed_run_resumes_with_identical_metrics(data, tmp_path, protocol):
 
 def test_checkpoint_of_other_settings_is_not_resumed(data, tmp_path):
     out = tmp_path / "r"
-    cmd = train_cmd(data, out, "corrected", epochs=2)
+    cmd = train_cmd(data, out, "corrected", epochs=3)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while epochs_done(out) < 1 and proc.poll() is None:
+    # the checkpoint, not history.csv (written just before it): waiting for the history
+    # could kill the run between the two, leaving nothing to refuse
+    deadline = time.time() + 120
+    while not (out / "checkpoint.npz").exists() and proc.poll() is None \
+            and time.time() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    if not (out / "checkpoint.npz").exists():
-        pytest.skip("the run finished before it could be killed")
+    assert (out / "checkpoint.npz").exists() and not (out / "metrics.json").exists()
     cmd[cmd.index("--l2") + 1] = "0.02"                  # different settings
     res = subprocess.run(cmd, check=True, capture_output=True, text=True)
     assert "written with other settings; starting from scratch" in res.stdout
