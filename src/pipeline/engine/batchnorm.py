@@ -107,10 +107,9 @@ class BatchNorm(Layer):
             xc = x - pc(np.asarray(mu, np.float64), x)
             delta = 0.0
         inv_std = 1.0 / np.sqrt(np.asarray(var, np.float64) + self.options["epsilon"])
-        gain = params["scale"] * inv_std if self.rescale and not self.folded else inv_std
-        offset = delta * gain
-        if self.rescale and not self.folded:
-            offset = offset + params["shift"]
+        affine = self.rescale and not self.folded     # scale/shift applied here
+        gain = params["scale"] * inv_std if affine else inv_std
+        offset = delta * gain + (params["shift"] if affine else 0.0)
         y = xc * pc(gain, x)
         if np.any(offset):
             y += pc(offset, x)
