@@ -1,7 +1,12 @@
 """Engine identity for the workflow: Snakemake cannot see imported code, so the training
-rule puts this hash in its params and a change of engine reruns the study deliberately."""
+rule puts this hash in its params and a change of engine reruns the study deliberately.
+
+The hash is of the code, not of its formatting: each file is parsed, docstrings are
+dropped and the syntax tree is dumped without positions, so comments, docstrings, blank
+lines and line wrapping do not rerun the study; any change of an expression does."""
 from __future__ import annotations
 
+import ast
 import hashlib
 from pathlib import Path
 
@@ -12,15 +17,34 @@ _ROOT = Path(__file__).parent
 _RESULT_CODE = ("engine", "train", "data/split.py")
 
 
-def source_hash(length=12):
+def _strip_docstrings(tree):
+    """Remove the docstring of the module and of every class and function (in place)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                # a body must not be empty: a docstring-only function keeps a `pass`
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def code_digest(source):
+    """The canonical form of Python source: its AST without docstrings or positions."""
+    tree = _strip_docstrings(ast.parse(source))
+    return ast.dump(tree, annotate_fields=True, include_attributes=False)
+
+
+def source_hash(length=12, root=None):
+    root = _ROOT if root is None else Path(root)
     h = hashlib.sha256()
     files = []
     for part in _RESULT_CODE:
-        p = _ROOT / part
+        p = root / part
         files += sorted(p.rglob("*.py")) if p.is_dir() else [p]
     for f in files:
-        h.update(str(f.relative_to(_ROOT)).encode())
-        h.update(f.read_bytes())
+        h.update(f.relative_to(root).as_posix().encode() + b"\0")
+        h.update(code_digest(f.read_bytes()).encode() + b"\0")
     return h.hexdigest()[:length]
 
 
