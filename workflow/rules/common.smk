@@ -11,7 +11,6 @@ sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 from pipeline.study import config_check as cc
 from pipeline.version import engine_version
 
-
 # The key-path checks of pipeline.study.config_check (duplicate keys in the config files,
 # layer vocabulary, shapes, references between keys), then the JSON schema (which also
 # fills defaults). Either refuses the config before any job starts.
@@ -63,7 +62,9 @@ def table_runs(filename, seeds=None):
     """Input function: the runs of one table's experiments."""
 
     def inner(wildcards):
-        return runs(filename, cc.experiments_in_table(config, wildcards.table), seeds=seeds)
+        return runs(
+            filename, cc.experiments_in_table(config, wildcards.table), seeds=seeds
+        )
 
     return inner
 
@@ -99,7 +100,9 @@ FIGURES = ["curves", "histograms", "predictions", "accuracy"]
 
 def all_outputs():
     out = ["results/tables/runs.csv", "results/tables/summary.csv"]
-    out += expand("results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "html"])
+    out += expand(
+        "results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "html"]
+    )
     out += ["results/tables/conclusions.md", "results/tables/conclusions.html"]
     out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]

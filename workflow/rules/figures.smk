@@ -43,19 +43,19 @@ rule figures:
             subcategory="Accuracy comparison",
             labels={"table": "{table}", "figure": "accuracy"},
         ),
+    log:
+        "results/logs/figures/{table}.log",
+    conda:
+        "../envs/regstudy.yaml"
+    threads: res("default", "threads")
+    resources:
+        mem_mb=res("default", "mem_mb"),
+        runtime=res("default", "runtime"),
     params:
         title=lambda w: cc.table_title(config, w.table),
         experiments=table_experiments,
         protocols=PROTOCOLS,
         first_seed=SEEDS[0],
         samples=3,
-    log:
-        "results/logs/figures/{table}.log",
-    threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
     script:
         "../scripts/figures.py"

@@ -5,18 +5,18 @@
 rule standin:
     output:
         directory("results/standin/{dataset}"),
-    params:
-        per_class=lambda w: config["standin"][w.dataset]["per_class"],
-        seed=lambda w: config["standin"][w.dataset]["seed"],
-        size=config["image_size"],
     log:
         "results/logs/standin/{dataset}.log",
+    conda:
+        "../envs/regstudy.yaml"
     threads: res("prepare", "threads")
     resources:
         mem_mb=res("prepare", "mem_mb"),
         runtime=res("prepare", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
+    params:
+        per_class=lambda w: config["standin"][w.dataset]["per_class"],
+        seed=lambda w: config["standin"][w.dataset]["seed"],
+        size=config["image_size"],
     script:
         "../scripts/standin.py"
 
@@ -27,15 +27,15 @@ rule prepare:
     output:
         cache="results/data/{dataset}.npz",
         manifest="results/data/{dataset}.manifest.json",
-    params:
-        size=config["image_size"],
     log:
         "results/logs/prepare/{dataset}.log",
+    conda:
+        "../envs/regstudy.yaml"
     threads: res("prepare", "threads")
     resources:
         mem_mb=res("prepare", "mem_mb"),
         runtime=res("prepare", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
+    params:
+        size=config["image_size"],
     script:
         "../scripts/prepare.py"

@@ -9,11 +9,11 @@ rule run_stats:
         f"{RUN}/stats.json",
     log:
         "results/logs/stats/{protocol}/{experiment}/seed{seed}.log",
+    conda:
+        "../envs/regstudy.yaml"
     threads: res("default", "threads")
     resources:
         mem_mb=res("default", "mem_mb"),
         runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
     script:
         "../scripts/run_stats.py"

@@ -19,16 +19,16 @@ rule collect_runs:
             category="Tables",
             subcategory="Data",
         ),
-    params:
-        experiments=all_experiments_described(),
     log:
         "results/logs/tables/collect_runs.log",
+    conda:
+        "../envs/regstudy.yaml"
     threads: res("default", "threads")
     resources:
         mem_mb=res("default", "mem_mb"),
         runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
+    params:
+        experiments=all_experiments_described(),
     script:
         "../scripts/collect_runs.py"
 
@@ -63,13 +63,22 @@ rule study_tables:
             caption="../report/summary_md.rst",
             category="Summary",
         ),
+    log:
+        "results/logs/tables/study_tables.log",
+    conda:
+        "../envs/regstudy.yaml"
+    threads: res("default", "threads")
+    resources:
+        mem_mb=res("default", "mem_mb"),
+        runtime=res("default", "runtime"),
     params:
         tables=json.dumps(
             {
                 t: {
                     "title": cc.table_title(config, t),
                     "experiments": [
-                        cc.describe(config, e) for e in cc.experiments_in_table(config, t)
+                        cc.describe(config, e)
+                        for e in cc.experiments_in_table(config, t)
                     ],
                 }
                 for t in TABLES
@@ -86,13 +95,5 @@ rule study_tables:
             },
             sort_keys=True,
         ),
-    log:
-        "results/logs/tables/study_tables.log",
-    threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
     script:
         "../scripts/study_tables.py"

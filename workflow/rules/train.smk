@@ -9,18 +9,18 @@ rule train:
         history=f"{RUN}/history.csv",
         params=f"{RUN}/params.npz",
         predictions=f"{RUN}/predictions.npz",
-    params:
-        settings=train_settings,
-        engine=ENGINE_VERSION,
     log:
         "results/logs/train/{protocol}/{experiment}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{protocol}/{experiment}/seed{seed}.tsv"
+    conda:
+        "../envs/regstudy.yaml"
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),
         runtime=res("train", "runtime"),
-    conda:
-        "../envs/regstudy.yaml"
+    params:
+        settings=train_settings,
+        engine=ENGINE_VERSION,
     script:
         "../scripts/train.py"
