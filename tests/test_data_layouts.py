@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from pipeline.data.cache import load_cache
 from pipeline.data.errors import DataError, LayoutError
 from pipeline.data.layouts import discover
 from pipeline.data.manifest import manifest_path
@@ -160,3 +161,30 @@ def test_labels_are_int64_and_deterministic(tmp_path):
     a, b = discover("office31", root), discover("office31", root)
     assert a.labels.dtype == np.int64 and a.files == b.files
     assert np.array_equal(a.labels, b.labels)
+
+
+def test_flower_photos_plural_folders_read_as_the_study_classes(tmp_path):
+    """TensorFlow's flower_photos (roses, sunflowers, tulips, and a LICENSE.txt in ROOT)
+    gives the same classes, in the same order, as Kaggle's singular folders."""
+    plural = flowers_tree(tmp_path / "flower_photos",
+                          classes=("tulips", "daisy", "sunflowers", "dandelion", "roses"),
+                          per_class=2)
+    write(plural / "LICENSE.txt", "CC-BY")
+    singular = flowers_tree(tmp_path / "kaggle",
+                            classes=("daisy", "dandelion", "rose", "sunflower", "tulip"),
+                            per_class=2)
+    src, ref = discover("flowers", plural), discover("flowers", singular)
+    assert src.names == ref.names == [["daisy", "dandelion", "rose", "sunflower", "tulip"]]
+    assert src.labels[:, 0].tolist() == ref.labels[:, 0].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert src.files[4:6] == ["roses/img_0.jpg", "roses/img_1.jpg"]      # real paths kept
+    assert dict(src.ignored) == {"LICENSE.txt": "file directly in ROOT (not in a label folder)"}
+    prepare("flowers", plural, tmp_path / "fp.npz", 16, log=Log())
+    cache = load_cache(tmp_path / "fp.npz")
+    assert cache.names == [["daisy", "dandelion", "rose", "sunflower", "tulip"]]
+    assert np.bincount(cache["y"][:, 0]).tolist() == [2, 2, 2, 2, 2]
+
+
+def test_singular_and_plural_folder_of_one_class_is_an_error(tmp_path):
+    root = flowers_tree(tmp_path / "fl", classes=("daisy", "rose", "roses"))
+    with pytest.raises(LayoutError, match=r"folders rose and roses are the same class \(rose\)"):
+        discover("flowers", root)

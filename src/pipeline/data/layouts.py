@@ -21,6 +21,10 @@ FLOWERS_LAYOUT = "ROOT/<class>/*.jpg (one folder per class; the folder name is t
 OFFICE31_LAYOUT = "ROOT/<domain>/images/<object>/*.jpg (e.g. ROOT/amazon/images/back_pack/frame_0001.jpg)"
 LAYOUTS = {"flowers": FLOWERS_LAYOUT, "office31": OFFICE31_LAYOUT}
 
+# The TensorFlow flower_photos archive names three classes in the plural; Kaggle's
+# "Flowers Recognition" (and the study) in the singular. Both are read as the study's.
+FLOWER_FOLDER_ALIASES = {"roses": "rose", "sunflowers": "sunflower", "tulips": "tulip"}
+
 # Folders that archives and desktops leave behind; never labels.
 _JUNK_DIRS = {"__MACOSX"}
 
@@ -92,7 +96,8 @@ def _loose_files(files, root, where, ignored):
 
 
 def discover_flowers(root):
-    """ROOT/<class>/* -> Sources with one head, "class"."""
+    """ROOT/<class>/* -> Sources with one head, "class" (plural folder names of
+    flower_photos map to the singular classes: FLOWER_FOLDER_ALIASES)."""
     root = _check_root(root, FLOWERS_LAYOUT)
     dirs, files, junk = _scan(root)
     images = [f.name for f in files if Path(f.name).suffix.lower() in IMAGE_SUFFIXES]
@@ -109,7 +114,13 @@ def discover_flowers(root):
     _loose_files(files, root, "ROOT", ignored)
     for d in junk:
         ignored.append((d.name + "/", "hidden or archive folder (not a class)"))
-    names = [d.name for d in dirs]
+    label = {d.name: FLOWER_FOLDER_ALIASES.get(d.name, d.name) for d in dirs}
+    dirs = sorted(dirs, key=lambda d: label[d.name])
+    names = [label[d.name] for d in dirs]
+    for a, b in zip(dirs, dirs[1:]):
+        if label[a.name] == label[b.name]:
+            raise LayoutError(f"{root}: folders {a.name} and {b.name} are the same class "
+                              f"({label[a.name]}); keep one")
     rel, lab = [], []
     for i, d in enumerate(dirs):
         fs = _class_files(d.path, root, FLOWERS_LAYOUT, ignored)
