@@ -80,6 +80,7 @@ def test_metrics_record_the_protocol(toy, tmp_path):
     assert on_disk["params"]["count"] == 12 * 12 * 3 * 8 + 8 * 5
     assert (on_disk["n_train"], on_disk["n_val"], on_disk["n_test"]) == (480, 30, 90)
     assert len(on_disk["seconds_per_epoch"]) == 1 and m["test_accuracy"] == on_disk["test_accuracy"]
+    assert on_disk["environment"]["numpy"] == np.__version__     # pipeline.provenance
 
 
 def test_dual_head_reports_a_pair(tmp_path):

@@ -37,6 +37,7 @@ rule study_tables:
     input:
         summary="results/tables/summary.csv",
         runs="results/tables/runs.csv",
+        metrics=runs("metrics.json"),  # the environment of the runs, for summary.md
     output:
         csv=expand("results/tables/{table}.csv", table=TABLES),
         md=expand("results/tables/{table}.md", table=TABLES),

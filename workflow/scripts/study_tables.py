@@ -30,4 +30,5 @@ with log_to(snakemake.log[0]):
         table_mds=list(snakemake.output.md), conclusions_md=snakemake.output.conclusions_md,
         protocols=protocols, seeds=list(snakemake.params.seeds), engine=snakemake.params.engine,
         settings=snakemake.params.settings, out=snakemake.output.summary_md,
+        metrics=list(snakemake.input.metrics),
     )

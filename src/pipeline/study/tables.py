@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline import provenance
 from pipeline.atomic import write_text
 
 STAT_KEYS = ("count", "near_zero", "near_zero_frac", "mean", "var", "std")
@@ -457,7 +458,7 @@ def write_conclusions(summary_csv, runs_csv, described, titles, protocols, out_m
     return rank, diffs
 
 
-def write_summary(table_mds, conclusions_md, protocols, seeds, engine, settings, out):
+def write_summary(table_mds, conclusions_md, protocols, seeds, engine, settings, out, metrics=()):
     s = json.loads(settings) if isinstance(settings, str) else settings
     tr = s.get("training", {})
     parts = [
@@ -469,6 +470,7 @@ def write_summary(table_mds, conclusions_md, protocols, seeds, engine, settings,
         f"{tr.get('batch_size')}, Adam, learning rate {tr.get('learning_rate')}",
         f"- flowers: {s.get('flowers_dir') or 'generated stand-in'}; "
         f"Office-31: {s.get('office31_dir') or 'generated stand-in'}",
+        *provenance.summary_lines(metrics),
         "",
     ]
     for p in table_mds:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import atomic
+from pipeline import atomic, provenance
 from pipeline.data.cache import load_cache
 from pipeline.data.split import reference_split
 from pipeline.engine.config import parse_hidden
@@ -161,6 +161,7 @@ def run(s: RunSettings, out_dir, log=print):
         "params": stats, "flushed_subnormals": trainer.flushed,
         "shards": trainer.sharded.shards,
         "engine_version": engine_version(),
+        "environment": provenance.environment(),
     }
     if error:
         metrics.update(error=error, diverged_epoch=history[-1]["epoch"])
