@@ -139,12 +139,14 @@ run_smk() {  # run_smk NAME LOG ARGS...
 }
 
 # --- 1. the study through the SLURM profile --------------------------------------
-phase "run through --profile workflow/profiles/slurm"
+# Without --workflow-profile none: the local workflow profile is loaded too, as it is
+# when a user forgets that option, and the account/partition/QOS must still arrive.
+phase "run through --profile workflow/profiles/slurm (and the default workflow profile)"
 # --verbose: the log shows each job's sbatch call; the status checks start
 # after 2 s instead of 40 s (a test speed-up, no change of behaviour)
 run_smk cluster "$WORK/slurm.log" \
     --directory "$WORK/slurm" \
-    --profile "$REPO/workflow/profiles/slurm" --workflow-profile none \
+    --profile "$REPO/workflow/profiles/slurm" \
     --slurm-init-seconds-before-status-checks 2 \
     --verbose
 n_sub="$(grep -c 'has been submitted with SLURM jobid' "$WORK/slurm.log" || true)"

@@ -1,5 +1,6 @@
 # Configuration: validated before any job runs; the grid of runs; helper functions.
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,21 @@ wildcard_constraints:
 
 def res(stage, key):
     return config["resources"][stage][key]
+
+
+# SLURM site settings (docs/cluster.md), from the environment, as resources of every job
+# that can be submitted: a rule's own resources outrank every profile's default-resources,
+# so no workflow profile (e.g. workflow/profiles/default) can drop them. Locally they are
+# unused strings.
+SITE_RESOURCES = {
+    key: os.environ[var]
+    for var, key in (
+        ("REGSTUDY_SLURM_ACCOUNT", "slurm_account"),
+        ("REGSTUDY_SLURM_PARTITION", "slurm_partition"),
+        ("REGSTUDY_SLURM_QOS", "qos"),
+    )
+    if os.environ.get(var)
+}
 
 
 def runs(filename, experiments=None, protocols=None, seeds=None):

@@ -11,6 +11,7 @@ rule standin:
         "../envs/regstudy.yaml"
     threads: res("prepare", "threads")
     resources:
+        **SITE_RESOURCES,
         mem_mb=res("prepare", "mem_mb"),
         runtime=res("prepare", "runtime"),
     params:
@@ -33,6 +34,7 @@ rule prepare:
         "../envs/regstudy.yaml"
     threads: res("prepare", "threads")
     resources:
+        **SITE_RESOURCES,
         mem_mb=res("prepare", "mem_mb"),
         runtime=res("prepare", "runtime"),
     params:

@@ -13,6 +13,7 @@ rule run_stats:
         "../envs/regstudy.yaml"
     threads: res("default", "threads")
     resources:
+        **SITE_RESOURCES,
         mem_mb=res("default", "mem_mb"),
         runtime=res("default", "runtime"),
     script:

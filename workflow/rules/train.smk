@@ -17,6 +17,7 @@ rule train:
         "../envs/regstudy.yaml"
     threads: res("train", "threads")
     resources:
+        **SITE_RESOURCES,
         mem_mb=res("train", "mem_mb"),
         runtime=res("train", "runtime"),
     params:
