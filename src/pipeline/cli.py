@@ -13,6 +13,7 @@ import sys
 COMMANDS = [
     "pipeline.train.command",   # train
     "pipeline.data.commands",   # prepare, synth
+    "pipeline.study.status",    # status
 ]
 
 

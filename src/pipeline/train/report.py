@@ -7,9 +7,15 @@ def fmt_acc(values):
     return "+".join(f"{v:5.3f}" for v in values)
 
 
-def epoch_line(epoch, cost, train_acc, val_acc, since_last, total):
-    return (f"    Epoch {epoch}: cost={cost:5.3f}, accuracy={fmt_acc(train_acc)}/"
-            f"{fmt_acc(val_acc)} ({since_last:.1f}/{total:.1f} secs)")
+def epoch_line(epoch, cost, train_acc, val_acc, since_last, total, epochs=None):
+    """`Epoch k/N: ...` with the time left at the mean epoch time so far (`regstudy status`
+    reads the same from the checkpoint)."""
+    if epochs is None:
+        return (f"    Epoch {epoch}: cost={cost:5.3f}, accuracy={fmt_acc(train_acc)}/"
+                f"{fmt_acc(val_acc)} ({since_last:.1f}/{total:.1f} secs)")
+    left = total / epoch * (epochs - epoch)
+    return (f"    Epoch {epoch}/{epochs}: cost={cost:5.3f}, accuracy={fmt_acc(train_acc)}/"
+            f"{fmt_acc(val_acc)} ({since_last:.1f}/{total:.1f} secs, {left:.1f} secs left)")
 
 
 def test_line(name, acc, secs):

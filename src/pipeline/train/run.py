@@ -141,7 +141,7 @@ def run(s: RunSettings, out_dir, log=print):
                         history=history, clock=clock)
         if s.report and (epoch % s.report == 0 or epoch == s.epochs):
             log(report.epoch_line(epoch, r["cost"], r["train_acc"], r["val_acc"],
-                                  clock - last_report, clock))
+                                  clock - last_report, clock, s.epochs))
             last_report = clock
 
     done = [h for h in history if math.isfinite(h["cost"])]
