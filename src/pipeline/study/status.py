@@ -206,13 +206,17 @@ def duration(s):
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
+def _secs(s):
+    return f"{s:.1f}" if s >= 1 else f"{s:.2g}"
+
+
 def format_status(runs, tot):
     head = ("protocol", "experiment", "seed", "state", "epoch", "s/epoch", "left", "")
     rows = []
     for r in runs:
         est = "~" if r.estimated else ""
         rows.append((r.protocol, r.experiment, str(r.seed), r.state, f"{r.epoch}/{r.epochs}",
-                     "-" if r.seconds_per_epoch is None else f"{est}{r.seconds_per_epoch:.1f}",
+                     "-" if r.seconds_per_epoch is None else f"{est}{_secs(r.seconds_per_epoch)}",
                      "-" if r.state in ("done", "diverged") else est + duration(r.seconds_left),
                      r.note))
     widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
