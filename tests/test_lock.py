@@ -1,6 +1,9 @@
 """requirements/lock.txt covers pyproject.toml, carries hashes, and agrees with the conda
 files, torch.txt and the Snakefile's min_version."""
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -86,3 +89,27 @@ def test_snakefile_min_version_is_the_locked_snakemake_series():
     assert m and Version(m[1]) <= locked and Version(m[1]).release[:2] == locked.release[:2]
     dep = next(Requirement(r) for r in PROJECT["dependencies"] if r.startswith("snakemake"))
     assert str(dep.specifier) == f">={m[1]}"
+
+
+def test_ci_installs_the_lock_and_requires_the_torch_tests():
+    ci = (ROOT / ".ci" / "run").read_text()
+    order = ["pip install --quiet --require-hashes -r requirements/lock.txt",
+             "pip install --quiet --no-deps -r requirements/torch.txt",
+             "pip install --quiet --no-deps --no-build-isolation -e .",
+             "export REGSTUDY_REQUIRE_TORCH=1", "python -m pytest -q"]
+    at = [ci.index(s) for s in order]
+    assert at == sorted(at)
+
+
+def test_missing_torch_fails_the_parity_tests_when_required(tmp_path):
+    """REGSTUDY_REQUIRE_TORCH=1 turns the parity tests' skip into an error."""
+    (tmp_path / "torch.py").write_text(
+        'raise ModuleNotFoundError("No module named \'torch\'", name="torch")\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+           str(ROOT / "tests" / "test_engine_vs_torch.py")]
+    skipped = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert skipped.returncode == 0 and "1 skipped" in skipped.stdout, skipped.stdout
+    required = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                              env={**env, "REGSTUDY_REQUIRE_TORCH": "1"})
+    assert required.returncode == 2 and "1 error" in required.stdout, required.stdout
