@@ -1,4 +1,6 @@
-# One training run (regstudy train); a diverged run is recorded, not failed.
+# One training run (regstudy train); a diverged run is recorded, not failed. A fault
+# (disk full, out of memory, permissions, data cache changed) fails the job with its
+# message and leaves a failure record for the tables (pipeline.study.failures).
 import sys
 from pathlib import Path
 
@@ -6,6 +8,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this ch
 import json
 import os
 
+from pipeline import faults
+from pipeline.study import failures
 from pipeline.study.jobenv import pin_threads, run_cli
 
 # The engine's own threads use the job's cores: one shard per thread, one-thread BLAS
@@ -17,10 +21,18 @@ s = json.loads(snakemake.params.settings)
 run_dir = os.path.dirname(snakemake.output.metrics)
 # The layer list goes in a file beside the run (an inline list can exceed a path's length
 # limit, and the file documents the run): results/runs/.../net.json
-os.makedirs(run_dir, exist_ok=True)
 net_file = os.path.join(run_dir, "net.json")
-with open(net_file, "w") as fh:
-    json.dump(s["net"], fh)
+try:
+    os.makedirs(run_dir, exist_ok=True)
+    with open(net_file, "w") as fh:
+        json.dump(s["net"], fh)
+except OSError as exc:
+    fault = faults.describe(exc)
+    if fault is None:
+        raise
+    failures.write_record(run_dir, fault)
+    print(fault.message, file=sys.stderr)
+    sys.exit(fault.code)
 args = [
     "train", "--data", snakemake.input.data,
     "--net", net_file,
@@ -38,4 +50,6 @@ if snakemake.threads == 1:
     args += ["--shards", 1]
 for key, value in s["quirks"].items():
     args += ["--quirk", f"{key}={json.dumps(value) if isinstance(value, bool) else value}"]
-run_cli(args, log=snakemake.log[0], threads=1)
+run_cli(args, log=snakemake.log[0], threads=1, rule=snakemake.rule,
+        mem_mb=snakemake.resources.get("mem_mb"),
+        on_fault=lambda fault: failures.write_record(run_dir, fault))

@@ -38,23 +38,41 @@ def pin_threads(threads):
         os.environ[var] = str(int(threads))
 
 
-def run_cli(args, log, threads):
+def run_cli(args, log, threads, rule=None, mem_mb=None, on_fault=None):
     """Run `regstudy ARGS` in this process (one interpreter start per job) with its output
-    appended to `log`; raise SystemExit if it fails. Call pin_threads(threads) first."""
+    appended to `log`; exit with its code if it fails. Call pin_threads(threads) first.
+
+    `rule` and `mem_mb` (the job's resources) let an out-of-memory message name the
+    setting to raise; `on_fault(fault)` is called with a pipeline.faults.Fault."""
     if os.environ.get("OMP_NUM_THREADS") != str(int(threads)):
         pin_threads(threads)
+    from pipeline import faults
     from pipeline.cli import main
+
+    if rule:
+        os.environ[faults.RULE_ENV] = str(rule)
+    if mem_mb:
+        os.environ[faults.MEM_ENV] = str(int(mem_mb))
+    seen = []
+
+    def fault_seen(fault):
+        seen.append(fault)
+        if on_fault is not None:
+            on_fault(fault)
 
     args = [str(a) for a in args]
     with log_to(log) as fh:
         fh.write("$ regstudy " + " ".join(_quote(a) for a in args) + "\n")
         fh.flush()
         try:
-            rc = main(args)
+            rc = main(args, on_fault=fault_seen)
         except SystemExit as e:  # argparse errors
             rc = e.code if isinstance(e.code, int) else 1
     if rc:
-        raise SystemExit(f"regstudy {args[0]} failed with exit code {rc}; see {log}")
+        why = f": {seen[0].message}" if seen else ""
+        print(f"regstudy {args[0]} failed with exit code {rc}{why} (log: {log})",
+              file=sys.stderr, flush=True)
+        raise SystemExit(rc)
 
 
 def _quote(a):

@@ -1,0 +1,150 @@
+"""Faults of the environment (disk full, out of memory, permissions, a data cache that is
+missing or changed) -> one message naming the file or setting at fault and what to do,
+and an exit code of its own.
+
+One place for the whole package: `pipeline.cli.main` (so both `regstudy ...` and the
+workflow's jobs, which call it in-process through pipeline.study.jobenv.run_cli) turns
+these exceptions into `describe(exc)` instead of a traceback. The traceback is still
+printed with `regstudy --debug` or REGSTUDY_DEBUG=1. Exceptions not listed here are bugs
+and keep their traceback.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+# exit codes (README "When things go wrong"); 2 = bad settings, 3 = diverged run
+DISK_FULL = 4
+OUT_OF_MEMORY = 5
+PERMISSION = 6
+DATA_CHANGED = 7
+
+# set by the workflow's job scripts so that a memory fault can name the setting to raise
+RULE_ENV = "REGSTUDY_RULE"
+MEM_ENV = "REGSTUDY_MEM_MB"
+
+
+@dataclass
+class Fault:
+    code: int
+    message: str
+
+
+def debug_wanted(flag=False):
+    return bool(flag) or os.environ.get("REGSTUDY_DEBUG", "") not in ("", "0")
+
+
+def mib(n):
+    return f"{n / 2**20:.1f} MiB"
+
+
+def describe(exc):
+    """The Fault for `exc`, or None when it is not an environment fault (a bug)."""
+    from pipeline.data.errors import CacheError
+
+    if isinstance(exc, CacheError):
+        return Fault(DATA_CHANGED, f"error: {exc}")
+    if isinstance(exc, MemoryError):
+        return Fault(OUT_OF_MEMORY, _memory_message(exc))
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return Fault(DISK_FULL, _disk_full_message(exc))
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return Fault(PERMISSION, _permission_message(exc))
+    return None
+
+
+def _memory_message(exc):
+    what = str(exc) or "an allocation failed"
+    rule = os.environ.get(RULE_ENV)
+    mem = os.environ.get(MEM_ENV)
+    if rule:
+        had = f" (this job had {mem} MB)" if mem else ""
+        bigger = int(int(mem) * 2) if mem and mem.isdigit() else 4000
+        fix = (f"raise `resources.{rule}.mem_mb` in the config{had}, or rerun with "
+               f"`snakemake --set-resources {rule}:mem_mb={bigger}`; finished runs are kept "
+               "and a training run resumes from its last checkpoint")
+    else:
+        fix = ("give the process more memory (`ulimit -v`, or the job's memory on a "
+               "cluster; in the workflow `resources.train.mem_mb` or "
+               "`snakemake --set-resources train:mem_mb=...`), then run the same command "
+               "again: a training run resumes from its last checkpoint")
+    return f"error: out of memory: {what}; {fix}"
+
+
+def _existing(path):
+    """`path` or its nearest existing parent (a file that was never created has none)."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _disk_full_message(exc):
+    path = exc.filename or "a file"
+    need = getattr(exc, "bytes_needed", None)
+    parts = [f"{mib(need)} to write"] if need else []
+    if exc.filename:
+        try:
+            parts.append(f"{mib(shutil.disk_usage(_existing(exc.filename)).free)} free there")
+        except OSError:
+            pass
+    detail = f" ({', '.join(parts)})" if parts else ""
+    free = f"free at least {mib(need)} there" if need else "free space there"
+    return (f"error: no space left on the device writing {path}{detail}; {free} and run "
+            "the same command again: nothing half-written was kept, and a training run "
+            "resumes from its last checkpoint")
+
+
+def _permission_message(exc):
+    path = exc.filename or "a file"
+    where = ""
+    if exc.filename:
+        p = _existing(exc.filename)
+        try:
+            st = p.stat()
+            import grp
+            import pwd
+
+            owner = pwd.getpwuid(st.st_uid).pw_name if _known_uid(st.st_uid) else st.st_uid
+            group = grp.getgrgid(st.st_gid).gr_name if _known_gid(st.st_gid) else st.st_gid
+            where = f" ({p}: {stat.filemode(st.st_mode)} {owner}:{group}"
+            where += f"; this process runs as {_user()})"
+        except OSError:
+            pass
+    if exc.errno == errno.EROFS:
+        return (f"error: {path} is on a read-only file system{where}; choose a writable "
+                "folder (--out / the workflow's results/) and run again")
+    return (f"error: permission denied: {path}{where}; fix the permissions (chmod/chown, "
+            "read access for data, write access for results) or choose another folder, "
+            "then run the same command again")
+
+
+def _known_uid(uid):
+    import pwd
+
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False
+
+
+def _known_gid(gid):
+    import grp
+
+    try:
+        grp.getgrgid(gid)
+        return True
+    except KeyError:
+        return False
+
+
+def _user():
+    import pwd
+
+    uid = os.getuid()
+    return pwd.getpwuid(uid).pw_name if _known_uid(uid) else f"uid {uid}"
