@@ -35,7 +35,7 @@ def atomic_path(path, suffix="", size=None):
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError) and exc.errno is not None:
             if exc.filename is None or exc.filename == tmp:
                 exc.filename = str(path)
             exc.bytes_needed = size
