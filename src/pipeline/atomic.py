@@ -36,7 +36,8 @@ def atomic_path(path, suffix="", size=None):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         if isinstance(exc, OSError) and exc.errno is not None:
-            if exc.filename is None or exc.filename == tmp:
+            prefix = str(path.parent / f".{path.name}.")    # mkstemp's name, made or not
+            if exc.filename is None or str(exc.filename).startswith(prefix):
                 exc.filename = str(path)
             exc.bytes_needed = size
         raise
