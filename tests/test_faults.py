@@ -275,3 +275,67 @@ def test_cache_replaced_or_removed_mid_study(tmp_path, capsys):
     assert main(prepare) == 0                   # prepare notices and rebuilds it
     assert "the cache file changed since it was prepared" in capsys.readouterr().out
     assert main(train_args(cache, tmp_path / "b", epochs=1)) == 0
+
+
+# --- the workflow's training job: its child, its failure record, the tables ---------------
+
+
+def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path, monkeypatch):
+    """SIGKILL (a cluster's or the kernel's memory limit) cannot be caught by the run: the
+    job's own process, left alive, names the setting."""
+    from pipeline.study import failures, jobenv
+
+    oom = tmp_path / "oom-killed-python"
+    oom.write_text("#!/bin/sh\nkill -9 $$\n")
+    oom.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(oom))
+    run = tmp_path / "results" / "runs" / "corrected" / "flowers_cnn1" / "seed2"
+    record, log = failures.record_path(run), tmp_path / "train.log"
+    with pytest.raises(SystemExit) as e:
+        jobenv.run_child(["train", "--out", run], log, 1, rule="train", mem_mb=2000,
+                         record=record)
+    assert e.value.code == 5
+    assert record == tmp_path / "results" / "failures" / "corrected" / "flowers_cnn1" / "seed2.json"
+    r = json.loads(record.read_text())
+    assert (r["status"], r["protocol"], r["experiment"], r["seed"], r["exit_code"]) == \
+        ("failed", "corrected", "flowers_cnn1", 2, 5)
+    assert r["error"].startswith("out of memory: regstudy train was killed by SIGKILL")
+    assert ("raise `resources.train.mem_mb` in the config (this job had 2000 MB), or rerun "
+            "with `snakemake --set-resources train:mem_mb=4000`") in r["error"]
+    assert log.read_text().splitlines()[-1] == "error: " + r["error"]
+
+
+def test_job_fault_in_the_child_leaves_its_record(tmp_path, capsys):
+    from pipeline.study import failures, jobenv
+
+    run = tmp_path / "results" / "runs" / "reference" / "flowers_mlp" / "seed1"
+    record = failures.record_path(run)
+    with pytest.raises(SystemExit) as e:
+        jobenv.run_child(train_args(tmp_path / "gone.npz", run), tmp_path / "t.log", 1,
+                         rule="train", mem_mb=500, record=record)
+    assert e.value.code == 7
+    r = json.loads(record.read_text())
+    assert r["exit_code"] == 7 and r["error"].startswith(f"{tmp_path}/gone.npz: cache file not found")
+    assert f"failed with exit code 7: error: {tmp_path}/gone.npz: cache file not found" \
+        in capsys.readouterr().err
+    assert leftovers(run) == []
+
+
+def test_tables_show_failed_runs_with_their_reason(tmp_path):
+    from pipeline.study import failures, tables
+    from pipeline.study.fakes import make_run
+
+    described = [{"experiment": "base", "dataset": "flowers", "table": "t1",
+                  "regularizer": "none"}]
+    metrics = [make_run(tmp_path, "corrected", "base", s, acc=0.5 + s / 100) / "metrics.json"
+               for s in (1, 3)]
+    record = failures.record_path(tmp_path / "results" / "runs" / "corrected" / "base" / "seed2")
+    failures.write_record(record, 4, "error: no space left on the device writing x.npz")
+    runs = failures.with_failures(tables.collect_runs(metrics, [], [], described), [record],
+                                  described)
+    assert list(runs.seed) == [1, 2, 3] and list(runs.status) == ["ok", "failed", "ok"]
+    failed = runs.iloc[1]
+    assert failed.error == "no space left on the device writing x.npz" and np.isnan(failed.acc)
+    s = tables.summarize(runs, described).iloc[0]
+    assert (s.n_runs, s.n_ok, s.n_failed) == (3, 2, 1)
+    assert s.acc_mean == pytest.approx(0.52)

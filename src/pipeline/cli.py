@@ -67,6 +67,7 @@ def main(argv=None, on_fault=None):
 
             traceback.print_exc()
         print(fault.message, file=sys.stderr, flush=True)
+        faults.record(fault)
         if on_fault is not None:
             on_fault(fault)
         return fault.code

@@ -26,6 +26,8 @@ DATA_CHANGED = 7
 # set by the workflow's job scripts so that a memory fault can name the setting to raise
 RULE_ENV = "REGSTUDY_RULE"
 MEM_ENV = "REGSTUDY_MEM_MB"
+# set by the workflow's training job: where a fault leaves its record for the tables
+RECORD_ENV = "REGSTUDY_FAILURE_RECORD"
 
 
 @dataclass
@@ -57,10 +59,34 @@ def describe(exc):
     return None
 
 
-def _memory_message(exc):
+def record(fault):
+    """Leave the failure record the workflow asked for (RECORD_ENV), if any."""
+    path = os.environ.get(RECORD_ENV)
+    if path:
+        from pipeline.study.failures import write_record
+
+        write_record(path, fault.code, fault.message)
+
+
+def killed(signum, command="regstudy", rule=None, mem_mb=None):
+    """The Fault for a child killed by a signal: SIGKILL is what a kernel or a cluster's
+    memory limit sends (it cannot be caught, so the child could not say it)."""
+    import signal
+
+    name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else signum
+    if signum == signal.SIGKILL:
+        return Fault(OUT_OF_MEMORY, _memory_message(
+            f"{command} was killed by {name}, most likely for using more memory than the "
+            "job's limit (the kernel's or the cluster's out-of-memory killer)", rule, mem_mb))
+    return Fault(128 + int(signum), f"error: {command} was killed by {name} (stopped, a time "
+                 "limit or preempted); run the same command again: a training run resumes "
+                 "from its last checkpoint")
+
+
+def _memory_message(exc, rule=None, mem=None):
     what = str(exc) or "an allocation failed"
-    rule = os.environ.get(RULE_ENV)
-    mem = os.environ.get(MEM_ENV)
+    rule = rule or os.environ.get(RULE_ENV)
+    mem = str(mem or os.environ.get(MEM_ENV) or "") or None
     if rule:
         had = f" (this job had {mem} MB)" if mem else ""
         bigger = int(int(mem) * 2) if mem and mem.isdigit() else 4000

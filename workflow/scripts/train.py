@@ -10,7 +10,7 @@ import os
 
 from pipeline import faults
 from pipeline.study import failures
-from pipeline.study.jobenv import pin_threads, run_cli
+from pipeline.study.jobenv import pin_threads, run_child
 
 # The engine's own threads use the job's cores: one shard per thread, one-thread BLAS
 # under each. A one-thread job runs one shard (measured: two oversubscribed 2-shard jobs
@@ -22,6 +22,7 @@ run_dir = os.path.dirname(snakemake.output.metrics)
 # The layer list goes in a file beside the run (an inline list can exceed a path's length
 # limit, and the file documents the run): results/runs/.../net.json
 net_file = os.path.join(run_dir, "net.json")
+record = failures.record_path(run_dir)
 try:
     os.makedirs(run_dir, exist_ok=True)
     with open(net_file, "w") as fh:
@@ -30,7 +31,7 @@ except OSError as exc:
     fault = faults.describe(exc)
     if fault is None:
         raise
-    failures.write_record(run_dir, fault)
+    failures.write_record(record, fault.code, fault.message)
     print(fault.message, file=sys.stderr)
     sys.exit(fault.code)
 args = [
@@ -50,6 +51,7 @@ if snakemake.threads == 1:
     args += ["--shards", 1]
 for key, value in s["quirks"].items():
     args += ["--quirk", f"{key}={json.dumps(value) if isinstance(value, bool) else value}"]
-run_cli(args, log=snakemake.log[0], threads=1, rule=snakemake.rule,
-        mem_mb=snakemake.resources.get("mem_mb"),
-        on_fault=lambda fault: failures.write_record(run_dir, fault))
+# in a child process: if the job outgrows resources.train.mem_mb and is killed, this
+# process is left to say so (and to leave the failure record)
+run_child(args, log=snakemake.log[0], threads=1, rule=snakemake.rule,
+          mem_mb=snakemake.resources.get("mem_mb"), record=record)

@@ -11,8 +11,6 @@ import json
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from pipeline import atomic
 
 
@@ -22,22 +20,25 @@ def record_path(run_dir):
     return run.parents[3] / "failures" / run.parent.parent.name / run.parent.name / f"{run.name}.json"
 
 
-def write_record(run_dir, fault):
-    """Best effort: on a full disk the record may not fit either (the job fails anyway)."""
-    run = Path(run_dir)
-    record = {"status": "failed", "protocol": run.parent.parent.name,
-              "experiment": run.parent.name, "seed": int(run.name[4:]),
-              "exit_code": fault.code, "error": fault.message.removeprefix("error: "),
+def write_record(path, code, message):
+    """Best effort: on a full disk the record may not fit either (the job fails anyway).
+    `path` is record_path(run folder): the run's protocol, experiment and seed come from it."""
+    path = Path(path)
+    record = {"status": "failed", "protocol": path.parent.parent.name,
+              "experiment": path.parent.name, "seed": int(path.stem[4:]),
+              "exit_code": code, "error": message.removeprefix("error: "),
               "time": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
-        atomic.write_json(record_path(run), record)
+        atomic.write_json(path, record)
     except OSError as exc:
-        print(f"(could not write the failure record {record_path(run)}: {exc.strerror})")
+        print(f"(could not write the failure record {path}: {exc.strerror})", flush=True)
 
 
 def with_failures(run_table, record_paths, described):
     """The run table plus one row per failure record: status "failed" and its error, no
     scores; rows in the table's order (experiment as described, protocol, seed)."""
+    import pandas as pd
+
     info = {d["experiment"]: d for d in described}
     rows = []
     for path in record_paths:

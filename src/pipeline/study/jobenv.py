@@ -75,6 +75,54 @@ def run_cli(args, log, threads, rule=None, mem_mb=None, on_fault=None):
         raise SystemExit(rc)
 
 
+def run_child(args, log, threads, rule=None, mem_mb=None, record=None):
+    """Run `regstudy ARGS` in a child process, its output appended to `log`; exit with
+    its code if it fails. For training: a job over its memory limit is killed by the
+    kernel or the cluster (SIGKILL, which nobody can catch), and the killer picks the
+    biggest process, the child; this one is left to say so (pipeline.faults.killed),
+    name the setting to raise and leave the failure record `record` for the tables."""
+    import subprocess
+
+    from pipeline import faults
+
+    args = [str(a) for a in args]
+    env = thread_env(threads)
+    env.update({k: str(v) for k, v in ((faults.RULE_ENV, rule), (faults.MEM_ENV, mem_mb),
+                                       (faults.RECORD_ENV, record)) if v})
+    with open(log, "a") as fh:
+        fh.write("$ regstudy " + " ".join(_quote(a) for a in args) + "\n")
+        fh.flush()
+        rc = subprocess.call([sys.executable, "-m", "pipeline.cli", *args], stdout=fh,
+                             stderr=subprocess.STDOUT, env=env)
+    if rc == 0:
+        return
+    message = ""
+    if rc < 0:
+        fault = faults.killed(-rc, f"regstudy {args[0]}", rule, mem_mb)
+        rc, message = fault.code, f": {fault.message}"
+        with open(log, "a") as fh:
+            fh.write(fault.message + "\n")
+        if record:
+            from pipeline.study.failures import write_record
+
+            write_record(record, fault.code, fault.message)
+    else:
+        message = _last_error(log)
+    print(f"regstudy {args[0]} failed with exit code {rc}{message} (log: {log})",
+          file=sys.stderr, flush=True)
+    raise SystemExit(rc)
+
+
+def _last_error(log):
+    """': <the fault's message>' from the end of the log, or ''."""
+    try:
+        lines = Path(log).read_text().splitlines()[-20:]
+    except OSError:
+        return ""
+    errors = [line for line in lines if line.startswith("error: ")]
+    return f": {errors[-1]}" if errors else ""
+
+
 def _quote(a):
     import shlex
 
