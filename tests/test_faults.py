@@ -339,3 +339,65 @@ def test_tables_show_failed_runs_with_their_reason(tmp_path):
     s = tables.summarize(runs, described).iloc[0]
     assert (s.n_runs, s.n_ok, s.n_failed) == (3, 2, 1)
     assert s.acc_mean == pytest.approx(0.52)
+
+
+@pytest.mark.slow
+def test_workflow_goes_on_shows_the_failed_run_and_retries_it(tmp_path, unprivileged):
+    """A run whose folder cannot be written: its job fails (no outputs kept), the other
+    jobs go on (keep-going in the profile); the next `snakemake` tries it again and builds
+    the tables with the run "failed" and its reason (as it was when that `snakemake`
+    started); once fixed, the run is made and the tables follow."""
+    import pandas as pd
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((root / ".test" / "config" / "config.yaml").read_text())
+    cfg.update(select=["flowers_mlp", "office31_cnn4"], protocols=["corrected"], seeds=[1, 2])
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    bad = tmp_path / "results" / "runs" / "corrected" / "flowers_mlp" / "seed2"
+    bad.mkdir(parents=True)
+    (bad / "notes.txt").write_text("a file of the user's: Snakemake keeps the folder")
+    lock(bad, 0o555)
+    rel = bad.relative_to(tmp_path)
+
+    def snakemake(*args):
+        cmd = [*unprivileged, str(Path(sys.executable).with_name("snakemake")), "-s",
+               str(root / "workflow" / "Snakefile"), "-d", str(tmp_path), "--cores", "2",
+               "--configfile", str(tmp_path / "config.yaml"), *args]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env())
+        return r, r.stdout + r.stderr
+
+    def status():
+        runs = pd.read_csv(tmp_path / "results/tables/runs.csv")
+        return runs.set_index(["experiment", "seed"])
+
+    r, out = snakemake()
+    assert r.returncode != 0
+    assert f"error: permission denied: {rel}/net.json ({rel}: dr-xr-xr-x nobody:nogroup" in out
+    assert "non-zero exit status 6" in out, out[-3000:]
+    for seed, exp in ((1, "flowers_mlp"), (1, "office31_cnn4"), (2, "office31_cnn4")):
+        assert (tmp_path / f"results/runs/corrected/{exp}/seed{seed}/metrics.json").exists()
+    assert leftovers(bad) == [] and not (tmp_path / "results/tables/runs.csv").exists()
+    record = tmp_path / "results/failures/corrected/flowers_mlp/seed2.json"
+    assert json.loads(record.read_text())["exit_code"] == 6
+
+    r, out = snakemake()                         # still unwritable: tried again, tables built
+    assert r.returncode != 0 and "non-zero exit status 6" in out
+    runs = status()
+    assert runs.loc[("flowers_mlp", 2), "status"] == "failed"
+    assert runs.loc[("flowers_mlp", 2), "error"].startswith(f"permission denied: {rel}/net.json")
+    assert (runs.drop(("flowers_mlp", 2)).status == "ok").all()
+    summary = pd.read_csv(tmp_path / "results/tables/summary.csv").set_index("experiment")
+    assert summary.loc["flowers_mlp", "n_failed"] == 1 and summary.loc["flowers_mlp", "n_ok"] == 1
+    assert (tmp_path / "results/summary.md").exists()
+
+    lock(bad, 0o755)
+    shutil.chown(bad, "root", "root")
+    r, out = snakemake()                         # fixed: the run is made
+    assert r.returncode == 0, out[-3000:]
+    assert json.loads((bad / "metrics.json").read_text())["status"] == "ok"
+    r, out = snakemake()                         # and the tables follow
+    assert r.returncode == 0, out[-3000:]
+    assert len(status()) == 4 and (status().status == "ok").all()
+    r, out = snakemake("-n")
+    assert "Nothing to be done" in out, out[-2000:]

@@ -32,7 +32,8 @@ except OSError as exc:
     if fault is None:
         raise
     failures.write_record(record, fault.code, fault.message)
-    print(fault.message, file=sys.stderr)
+    with open(snakemake.log[0], "a") as fh:      # what Snakemake shows of a failed job
+        fh.write(fault.message + "\n")
     sys.exit(fault.code)
 args = [
     "train", "--data", snakemake.input.data,
