@@ -2,9 +2,10 @@
 missing or changed) -> one message naming the file or setting at fault and what to do,
 and an exit code of its own.
 
-One place for the whole package: `pipeline.cli.main` (so both `regstudy ...` and the
-workflow's jobs, which call it in-process through pipeline.study.jobenv.run_cli) turns
-these exceptions into `describe(exc)` instead of a traceback. The traceback is still
+One place for the whole package: `pipeline.cli.main`, which every `regstudy ...` and
+every workflow job goes through (pipeline.study.jobenv), turns these exceptions into
+`describe(exc)` instead of a traceback; `killed` says the same of a training child that
+the kernel or the cluster killed at its memory limit. The traceback is still
 printed with `regstudy --debug` or REGSTUDY_DEBUG=1. Exceptions not listed here are bugs
 and keep their traceback.
 """
@@ -73,7 +74,10 @@ def killed(signum, command="regstudy", rule=None, mem_mb=None):
     memory limit sends (it cannot be caught, so the child could not say it)."""
     import signal
 
-    name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else signum
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
     if signum == signal.SIGKILL:
         return Fault(OUT_OF_MEMORY, _memory_message(
             f"{command} was killed by {name}, most likely for using more memory than the "
@@ -86,10 +90,10 @@ def killed(signum, command="regstudy", rule=None, mem_mb=None):
 def _memory_message(exc, rule=None, mem=None):
     what = str(exc) or "an allocation failed"
     rule = rule or os.environ.get(RULE_ENV)
-    mem = str(mem or os.environ.get(MEM_ENV) or "") or None
+    mem = str(mem or os.environ.get(MEM_ENV) or "")
     if rule:
         had = f" (this job had {mem} MB)" if mem else ""
-        bigger = int(int(mem) * 2) if mem and mem.isdigit() else 4000
+        bigger = 2 * int(mem) if mem.isdigit() else 4000
         fix = (f"raise `resources.{rule}.mem_mb` in the config{had}, or rerun with "
                f"`snakemake --set-resources {rule}:mem_mb={bigger}`; finished runs are kept "
                "and a training run resumes from its last checkpoint")
@@ -126,19 +130,19 @@ def _disk_full_message(exc):
 
 
 def _permission_message(exc):
+    import grp
+    import pwd
+
     path = exc.filename or "a file"
     where = ""
     if exc.filename:
         p = _existing(exc.filename)
         try:
             st = p.stat()
-            import grp
-            import pwd
-
-            owner = pwd.getpwuid(st.st_uid).pw_name if _known_uid(st.st_uid) else st.st_uid
-            group = grp.getgrgid(st.st_gid).gr_name if _known_gid(st.st_gid) else st.st_gid
-            where = f" ({p}: {stat.filemode(st.st_mode)} {owner}:{group}"
-            where += f"; this process runs as {_user()})"
+            owner = _name(pwd.getpwuid, st.st_uid)
+            group = _name(grp.getgrgid, st.st_gid)
+            where = (f" ({p}: {stat.filemode(st.st_mode)} {owner}:{group}; this process runs "
+                     f"as {_name(pwd.getpwuid, os.getuid())})")
         except OSError:
             pass
     if exc.errno == errno.EROFS:
@@ -149,28 +153,9 @@ def _permission_message(exc):
             "then run the same command again")
 
 
-def _known_uid(uid):
-    import pwd
-
+def _name(lookup, number):
+    """A user or group name, or the number when the system does not know it."""
     try:
-        pwd.getpwuid(uid)
-        return True
+        return lookup(number)[0]
     except KeyError:
-        return False
-
-
-def _known_gid(gid):
-    import grp
-
-    try:
-        grp.getgrgid(gid)
-        return True
-    except KeyError:
-        return False
-
-
-def _user():
-    import pwd
-
-    uid = os.getuid()
-    return pwd.getpwuid(uid).pw_name if _known_uid(uid) else f"uid {uid}"
+        return str(number)

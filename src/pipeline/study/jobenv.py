@@ -102,7 +102,7 @@ def run_child(args, log, threads, rule=None, mem_mb=None, record=None):
         rc, message = fault.code, f": {fault.message}"
         with open(log, "a") as fh:
             fh.write(fault.message + "\n")
-        if record:
+        if record and fault.code == faults.OUT_OF_MEMORY:   # not a stop asked for
             from pipeline.study.failures import write_record
 
             write_record(record, fault.code, fault.message)
