@@ -81,7 +81,7 @@ def failure_records():
 
 
 def retried_runs():
-    """rule all asks for the failed runs themselves: the next `snakemake` retries them."""
+    """Asked for by the default target as well: the next `snakemake` retries failed runs."""
     return [p for p in runs("metrics.json") if failed(p)]
 
 
