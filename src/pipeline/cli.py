@@ -21,7 +21,13 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="regstudy",
         description="Study five regularizers on small image classifiers (NumPy engine).",
+        epilog="exit codes: 0 done, 1 bad data (prepare/synth) or a bug, 2 bad settings, "
+               "3 diverged run, 4 disk full, 5 out of memory, 6 permission denied, "
+               "7 data cache missing, corrupt or changed, 130 interrupted",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of a fault (disk full, out of memory, "
+                             "permission, data cache) too; also REGSTUDY_DEBUG=1")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
@@ -39,15 +45,33 @@ def _pin_threads(argv):
             os.environ[var] = str(known.threads)
 
 
-def main(argv=None):
+def main(argv=None, on_fault=None):
+    """Run one sub-command; returns its exit code. A fault of the environment (see
+    pipeline.faults) ends with one message and its own code, not a traceback;
+    `on_fault(fault)` lets the workflow's job scripts record it."""
+    from pipeline import faults
+
     argv = sys.argv[1:] if argv is None else argv
-    _pin_threads(argv)
+    _pin_threads(argv[1:] if argv[:1] == ["--debug"] else argv)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        fault = faults.describe(exc)
+        if fault is None:
+            raise
+        if faults.debug_wanted(args.debug):
+            import traceback
+
+            traceback.print_exc()
+        print(fault.message, file=sys.stderr, flush=True)
+        faults.record(fault)
+        if on_fault is not None:
+            on_fault(fault)
+        return fault.code
 
 
 if __name__ == "__main__":

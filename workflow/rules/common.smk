@@ -10,6 +10,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
 from pipeline.study import config_check as cc
+from pipeline.study import failures
 from pipeline.version import engine_version
 
 # The key-path checks of pipeline.study.config_check (duplicate keys in the config files,
@@ -74,12 +75,43 @@ def runs(filename, experiments=None, protocols=None, seeds=None):
     )
 
 
+def failed(path):
+    """Is `path` (a file of results/runs/P/E/seedS/) of a run whose last training job
+    failed? Its failure record is there and its metrics.json is not (pipeline.study.failures).
+    """
+    run = os.path.dirname(path)
+    return not os.path.exists(f"{run}/metrics.json") and os.path.exists(
+        failures.record_path(run)
+    )
+
+
+def waited_for(paths):
+    """The tables do not wait on runs that failed last time (Snakemake never runs a job
+    whose input failed): they show them from their failure records instead."""
+    return [p for p in paths if not failed(p)]
+
+
+def failure_records():
+    return [
+        str(failures.record_path(os.path.dirname(p)))
+        for p in runs("metrics.json")
+        if failed(p)
+    ]
+
+
+def retried_runs():
+    """Asked for by the default target as well: the next `snakemake` retries failed runs."""
+    return [p for p in runs("metrics.json") if failed(p)]
+
+
 def table_runs(filename, seeds=None):
-    """Input function: the runs of one table's experiments."""
+    """Input function: the runs of one table's experiments (without those that failed)."""
 
     def inner(wildcards):
-        return runs(
-            filename, cc.experiments_in_table(config, wildcards.table), seeds=seeds
+        return waited_for(
+            runs(
+                filename, cc.experiments_in_table(config, wildcards.table), seeds=seeds
+            )
         )
 
     return inner
@@ -122,4 +154,4 @@ def all_outputs():
     out += ["results/tables/conclusions.md", "results/tables/conclusions.html"]
     out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]
-    return out
+    return out + retried_runs()

@@ -3,9 +3,10 @@
 
 rule collect_runs:
     input:
-        metrics=runs("metrics.json"),
-        history=runs("history.csv"),
-        stats=runs("stats.json"),
+        metrics=waited_for(runs("metrics.json")),
+        history=waited_for(runs("history.csv")),
+        stats=waited_for(runs("stats.json")),
+        failures=failure_records(),
     output:
         runs=report(
             "results/tables/runs.csv",

@@ -1,4 +1,5 @@
-# Every run in one long table (runs.csv), then mean +- std over seeds (summary.csv).
+# Every run in one long table (runs.csv), failed ones included, then mean +- std over
+# seeds (summary.csv).
 import sys
 from pathlib import Path
 
@@ -9,11 +10,13 @@ from pipeline.study.jobenv import log_to, pin_threads
 
 pin_threads(snakemake.threads)
 with log_to(snakemake.log[0]):
-    from pipeline.study import tables
+    from pipeline.study import failures, tables
 
     described = json.loads(snakemake.params.experiments)
     run_table = tables.collect_runs(
         snakemake.input.metrics, snakemake.input.history, snakemake.input.stats, described
     )
+    # runs whose training job failed (disk full, out of memory...): status "failed" + error
+    run_table = failures.with_failures(run_table, snakemake.input.failures, described)
     tables.write_csv(run_table, snakemake.output.runs)
     tables.write_csv(tables.summarize(run_table, described), snakemake.output.summary)

@@ -11,4 +11,5 @@ run_cli(
      "--size", snakemake.params.size, "--out", snakemake.output.cache,
      "--workers", snakemake.threads],
     log=snakemake.log[0], threads=snakemake.threads,
+    rule=snakemake.rule, mem_mb=snakemake.resources.get("mem_mb"),
 )

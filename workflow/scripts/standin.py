@@ -11,4 +11,5 @@ run_cli(
      "--seed", snakemake.params.seed, "--per-class", snakemake.params.per_class,
      "--size", snakemake.params.size, "--workers", snakemake.threads],
     log=snakemake.log[0], threads=snakemake.threads,
+    rule=snakemake.rule, mem_mb=snakemake.resources.get("mem_mb"),
 )

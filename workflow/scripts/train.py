@@ -1,4 +1,6 @@
-# One training run (regstudy train); a diverged run is recorded, not failed.
+# One training run (regstudy train); a diverged run is recorded, not failed. A fault
+# (disk full, out of memory, permissions, data cache changed) fails the job with its
+# message and leaves a failure record for the tables (pipeline.study.failures).
 import sys
 from pathlib import Path
 
@@ -6,7 +8,9 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this ch
 import json
 import os
 
-from pipeline.study.jobenv import pin_threads, run_cli
+from pipeline import faults
+from pipeline.study import failures
+from pipeline.study.jobenv import pin_threads, run_child
 
 # The engine's own threads use the job's cores: one shard per thread, one-thread BLAS
 # under each. A one-thread job runs one shard (measured: two oversubscribed 2-shard jobs
@@ -17,10 +21,20 @@ s = json.loads(snakemake.params.settings)
 run_dir = os.path.dirname(snakemake.output.metrics)
 # The layer list goes in a file beside the run (an inline list can exceed a path's length
 # limit, and the file documents the run): results/runs/.../net.json
-os.makedirs(run_dir, exist_ok=True)
 net_file = os.path.join(run_dir, "net.json")
-with open(net_file, "w") as fh:
-    json.dump(s["net"], fh)
+record = failures.record_path(run_dir)
+try:
+    os.makedirs(run_dir, exist_ok=True)
+    with open(net_file, "w") as fh:
+        json.dump(s["net"], fh)
+except OSError as exc:
+    fault = faults.describe(exc)
+    if fault is None:
+        raise
+    failures.write_record(record, fault.code, fault.message)
+    with open(snakemake.log[0], "a") as fh:      # what Snakemake shows of a failed job
+        fh.write(fault.message + "\n")
+    sys.exit(fault.code)
 args = [
     "train", "--data", snakemake.input.data,
     "--net", net_file,
@@ -38,4 +52,7 @@ if snakemake.threads == 1:
     args += ["--shards", 1]
 for key, value in s["quirks"].items():
     args += ["--quirk", f"{key}={json.dumps(value) if isinstance(value, bool) else value}"]
-run_cli(args, log=snakemake.log[0], threads=1)
+# in a child process: if the job outgrows resources.train.mem_mb and is killed, this
+# process is left to say so (and to leave the failure record)
+run_child(args, log=snakemake.log[0], threads=1, rule=snakemake.rule,
+          mem_mb=snakemake.resources.get("mem_mb"), record=record)

@@ -3,6 +3,7 @@ checks, so that a truncated or foreign file gives a CacheError naming it, not a 
 traceback deep inside training."""
 from __future__ import annotations
 
+import hashlib
 import zipfile
 import zlib
 from pathlib import Path
@@ -66,15 +67,51 @@ def save_cache(path, *, x, y, heads, names, files, sha1, dataset, size):
     atomic.save_npz(path, **arrays)
 
 
-def load_cache(path):
+def identity(path):
+    """What the manifest records of the cache it describes (bytes, sha256): a training job
+    compares it with the file it loads, so a cache replaced after `prepare` is noticed."""
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return {"bytes": Path(path).stat().st_size, "sha256": digest}
+
+
+def changed_since_prepared(path):
+    """Why the cache at `path` is not the file its manifest describes, or None (also when
+    there is no manifest, or an old one without the record: nothing to compare with)."""
+    from .manifest import manifest_path, read_manifest
+
+    m = read_manifest(path)
+    want = (m or {}).get("cache")
+    if not want:
+        return None
+    have = identity(path)
+    if have == want:
+        return None
+    return (f"{path}: the cache was replaced or changed after `regstudy prepare` wrote it "
+            f"({have['bytes']} bytes, sha256 {have['sha256'][:12]}; its manifest "
+            f"{manifest_path(path).name} records {want['bytes']} bytes, sha256 "
+            f"{want['sha256'][:12]}); rerun `regstudy prepare` (in the workflow: "
+            "`snakemake --forcerun prepare`, which retrains on the new cache)")
+
+
+def load_cache(path, check_manifest=False):
     """Read a cache -> Cache (dict of arrays: x, y, heads, names_0.., files, sha1, dataset,
-    size). Raises CacheError, naming the file, if it is missing, unreadable or inconsistent."""
+    size). Raises CacheError, naming the file, if it is missing, unreadable or inconsistent,
+    or (check_manifest) not the file its manifest describes. A permission error stays an
+    OSError (pipeline.faults: fix the permissions, not the cache)."""
     path = Path(path)
     if not path.is_file():
-        raise CacheError(f"{path}: cache file not found; build it with `regstudy prepare`")
+        raise CacheError(f"{path}: cache file not found; build it with `regstudy prepare` "
+                         "(in the workflow: run snakemake again, which rebuilds it)")
+    if check_manifest:
+        why = changed_since_prepared(path)
+        if why:
+            raise CacheError(why)
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
+    except PermissionError:
+        raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise CacheError(f"{path}: cache file is corrupt or truncated ({type(exc).__name__}: "
                          f"{exc}); delete it and run `regstudy prepare` again") from None

@@ -117,9 +117,12 @@ def skip_reason(path, data, exc):
 def read_image(path, size, resample=DEFAULT_RESAMPLE):
     """One file -> (array or None, sha1 of the bytes or None, skip reason or None).
 
-    Never raises for a bad file: the caller lists the reason and goes on."""
+    Never raises for a bad file: the caller lists the reason and goes on. An unreadable
+    one (permissions) is not bad data but a fault to fix: PermissionError, no skip."""
     try:
         data = Path(path).read_bytes()
+    except PermissionError:
+        raise
     except OSError as exc:
         return None, None, f"cannot read file: {exc.strerror or exc}"
     sha1 = hashlib.sha1(data).hexdigest()
@@ -132,8 +135,10 @@ def read_image(path, size, resample=DEFAULT_RESAMPLE):
 
 
 def file_sha1(path):
-    """Content hash of one source file (None if it cannot be read)."""
+    """Content hash of one source file (None if it cannot be read; permissions: raises)."""
     try:
         return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+    except PermissionError:
+        raise
     except OSError:
         return None

@@ -52,6 +52,8 @@ def _scan(folder):
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except NotADirectoryError:
         raise LayoutError(f"{folder}: is a file, not a folder") from None
+    except PermissionError:
+        raise                    # not the layout's fault: pipeline.faults says what to do
     except OSError as exc:
         raise LayoutError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
     dirs, files, junk = [], [], []

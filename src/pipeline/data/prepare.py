@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import PIL
 
-from .cache import load_cache, save_cache
+from .cache import changed_since_prepared, identity, load_cache, save_cache
 from .decode import decode_files, default_workers, hash_files
 from .errors import CacheError, DataError
 from .images import DEFAULT_RESAMPLE, parse_size, resample_filter
@@ -95,6 +95,7 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, workers=N
                files=[f for f, k in zip(src.files, ok) if k],
                sha1=[h for h, k in zip(dec.sha1, ok) if k],
                dataset=dataset, size=size)
+    manifest["cache"] = identity(out)
     mpath = write_manifest(out, manifest)
     _report(log, src, manifest, skipped, out, mpath, seconds, workers)
     return PrepareResult(out, mpath, False, int(ok.sum()), manifest["counts"],
@@ -115,6 +116,8 @@ def stale_reason(src, out, settings, workers=None):
         cache = load_cache(out)
     except CacheError as exc:
         return f"existing cache unreadable: {exc}"
+    if changed_since_prepared(out):
+        return "the cache file changed since it was prepared"
     if cache.dataset != settings["dataset"] or list(cache.size) != settings["size"]:
         return "cache settings differ from its manifest"
     if cache.heads != src.heads or cache.names != src.names:

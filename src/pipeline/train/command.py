@@ -95,7 +95,6 @@ def register(sub):
 def main(args):
     from pipeline.engine.config import ConfigError
     from pipeline.engine.protocol import ProtocolError
-    from pipeline.data.errors import CacheError
 
     from .run import RunDiverged, RunSettings, run
 
@@ -112,7 +111,7 @@ def main(args):
             experiment=args.experiment or Path(args.out).name, report=args.report,
             on_divergence=args.on_divergence, shards=args.shards)
         metrics = run(settings, args.out, log=lambda line: print(line, flush=True))
-    except (ConfigError, ProtocolError, CacheError) as exc:
+    except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.faults
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except RunDiverged:

@@ -83,7 +83,7 @@ def run(s: RunSettings, out_dir, log=print):
     atomic.remove_stale_temporaries(out)
     quirks = resolve(s.protocol, s.quirks)
     specs = parse_hidden(s.net)
-    cache = load_cache(s.data)
+    cache = load_cache(s.data, check_manifest=True)
     x, y = cache["x"], cache["y"]
     heads, head_sizes = cache.heads, cache.head_sizes
 
