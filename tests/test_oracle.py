@@ -189,7 +189,7 @@ def test_two_shards_match_the_oracle(monkeypatch, case):
     """A minibatch in two shards (batch-norm statistics added across them) is still the
     reference's step."""
     hidden, size, l1, l2, _ = CASES[case]
-    worst, problems = compare(monkeypatch, hidden, size, 30, shards=2)
+    worst, problems = compare(monkeypatch, hidden, size, 20, shards=2)
     assert problems == [] and worst < TOL
 
 
@@ -209,7 +209,7 @@ def test_quirk_flip_is_caught(monkeypatch, case, quirk):
     corrected = QUIRKS[quirk][1]
     if quirk == "init":
         corrected = "he"        # whatever `corrected` defaults to, the other value
-    worst, problems = compare(monkeypatch, hidden, size, 20, l1=l1, l2=l2,
+    worst, problems = compare(monkeypatch, hidden, size, 10, l1=l1, l2=l2,
                               overrides={quirk: corrected})
     assert problems or worst > FAIL, \
         f"{case} with {quirk}={corrected} still matches the reference oracle ({worst:.3g})"

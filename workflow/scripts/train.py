@@ -33,6 +33,7 @@ args = [
     "--report", s["report"],
     "--threads", 1,
     "--on-divergence", "record",
+    "--dtype", s.get("dtype", "float32"),
 ]
 if snakemake.threads == 1:
     args += ["--shards", 1]

@@ -44,13 +44,14 @@ TOP_KEYS = {
     "training", "resources", "tables", "experiments",
 }
 TOP_REQUIRED = TOP_KEYS - {"select"}
-TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks"}
+TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "dtype"}
+DTYPES = ("float32", "float64")
 TRAINING_REQUIRED = ("epochs", "batch_size", "learning_rate")
 RESOURCE_STAGES = ("train", "prepare", "default")
 RESOURCE_KEYS = ("threads", "mem_mb", "runtime")
 EXPERIMENT_KEYS = {
     "dataset", "net", "table", "regularizer", "l1", "l2", "epochs", "batch_size",
-    "learning_rate", "quirks", "seed_study",
+    "learning_rate", "quirks", "seed_study", "dtype",
 }
 SEED_STUDY_KEYS = {
     "run", "accuracy", "accuracy_domain", "accuracy_object", "train_seconds", "near_zero",
@@ -490,6 +491,8 @@ def _check_run_settings(col, d, where):
         col.posint(d["batch_size"], _path(where, "batch_size"))
     if "learning_rate" in d:
         col.number(d["learning_rate"], _path(where, "learning_rate"), 0, lo_open=True)
+    if "dtype" in d and d["dtype"] not in DTYPES:
+        col.add(_path(where, "dtype"), f"expected one of {', '.join(DTYPES)}, got {d['dtype']!r}")
     if "quirks" in d and d["quirks"] is not None and col.mapping(d["quirks"], _path(where, "quirks")):
         from pipeline.engine.protocol import QUIRKS
 
@@ -602,7 +605,7 @@ def run_settings(config, name):
     tr = config["training"]
     quirks = dict(tr.get("quirks") or {})
     quirks.update(exp.get("quirks") or {})
-    return {
+    settings = {
         "experiment": name,
         "dataset": exp["dataset"],
         "net": resolve_net(exp["net"]),
@@ -614,6 +617,10 @@ def run_settings(config, name):
         "report": int(tr.get("report", 2)),
         "quirks": {k: quirks[k] for k in sorted(quirks)},
     }
+    dtype = exp.get("dtype", tr.get("dtype", "float32"))
+    if dtype != "float32":      # only then: float32 runs keep their rerun trigger of before
+        settings["dtype"] = dtype
+    return settings
 
 
 def describe(config, name):
