@@ -252,13 +252,16 @@ class Oracle:
         start = 0
         for h, size in enumerate(self.head_sizes):
             z = logits[:, start:start + size]
-            e = np.exp(z - z.max(axis=1, keepdims=True))
+            shifted = z - z.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
             prob = e / e.sum(axis=1, keepdims=True)
             onehot = np.eye(size)[labels[:, h]]
             # -sum_c y_c log(p_c + floor): only the label's term is nonzero
-            with np.errstate(divide="ignore"):          # p = 0 without the floor: inf
-                total += float(np.mean(-np.log(prob[np.arange(n), labels[:, h]]
-                                               + self.log_floor)))
+            if self.log_floor:
+                log_p = np.log(prob + self.log_floor)
+            else:       # the exact log, also where p underflows to 0
+                log_p = shifted - np.log(e.sum(axis=1, keepdims=True))
+            total += float(np.mean(-log_p[np.arange(n), labels[:, h]]))
             correct.append(int((prob.argmax(axis=1) == labels[:, h]).sum()))
             dlogits[:, start:start + size] = (prob - onehot) / n
             start += size
