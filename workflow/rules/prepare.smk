@@ -28,7 +28,9 @@ rule prepare:
         cache="results/data/{dataset}.npz",
         manifest="results/data/{dataset}.manifest.json",
     params:
-        size=config["image_size"],
+        # the image size, or size + resize filter + JPEG quality when these are not the
+        # defaults (cc.prepare_decoding: so caches from before are not rebuilt)
+        decoding=cc.prepare_decoding(config),
     log:
         "results/logs/prepare/{dataset}.log",
     threads: res("prepare", "threads")

@@ -41,9 +41,9 @@ ALLOW_EVEN_KERNELS = False
 
 TOP_KEYS = {
     "flowers_dir", "office31_dir", "image_size", "standin", "protocols", "seeds", "select",
-    "training", "resources", "tables", "experiments",
+    "training", "resources", "tables", "experiments", "resample", "jpeg_quality",
 }
-TOP_REQUIRED = TOP_KEYS - {"select"}
+TOP_REQUIRED = TOP_KEYS - {"select", "resample", "jpeg_quality"}
 TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "dtype"}
 DTYPES = ("float32", "float64")
 TRAINING_REQUIRED = ("epochs", "batch_size", "learning_rate")
@@ -393,6 +393,17 @@ def config_problems(config, files=(), schema=None):
                 col.add(key, f"no such directory: {c[key]!r}")
     if "image_size" in c:
         col.posint(c["image_size"], "image_size", 4)
+    if "resample" in c:
+        from pipeline.data.images import RESAMPLE
+        if c["resample"] not in RESAMPLE:
+            col.add("resample", f"expected one of {', '.join(RESAMPLE)}, got {c['resample']!r}")
+    if "jpeg_quality" in c:
+        from pipeline.data.images import check_jpeg_quality
+        try:
+            check_jpeg_quality(c["jpeg_quality"])
+        except ValueError:
+            col.add("jpeg_quality", f"expected an integer from 1 to 100 or null (no "
+                                    f"re-encode), got {c['jpeg_quality']!r}")
     if "standin" in c and col.mapping(c["standin"], "standin", DATASETS, set(DATASETS)):
         for ds in DATASETS:
             s = c["standin"].get(ds)
@@ -597,6 +608,17 @@ def experiments_in_table(config, table):
 
 def datasets_used(config):
     return sorted({config["experiments"][n]["dataset"] for n in selected_experiments(config)})
+
+
+def prepare_decoding(config):
+    """The prepare jobs' rerun trigger: the bare image size while the decoding is the
+    default (bicubic, no JPEG re-encode), so caches built before these options were
+    added are not rebuilt; else {"size", "resample", "jpeg_quality"}."""
+    resample = config.get("resample") or "bicubic"
+    quality = config.get("jpeg_quality")
+    if resample == "bicubic" and quality is None:
+        return config["image_size"]
+    return {"size": config["image_size"], "resample": resample, "jpeg_quality": quality}
 
 
 def run_settings(config, name):

@@ -104,7 +104,8 @@ def run(s: RunSettings, out_dir, log=print):
                                                            "data", "experiment")
            and (k, v) != ("dtype", "float32")},       # float32: checkpoints of before stay valid
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
-        "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist())})
+        "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
+        **({"data_decoding": cache.decoding} if cache.decoding else {})})
     history, start, clock = [], 0, 0.0
     resumed, why = checkpoint.load(out, fp)
     if why:
@@ -164,7 +165,7 @@ def run(s: RunSettings, out_dir, log=print):
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
         "seconds_per_epoch": [h["train_seconds"] for h in done],
         "params": stats, "flushed_subnormals": trainer.flushed,
-        "shards": trainer.sharded.shards, "dtype": s.dtype,
+        "shards": trainer.sharded.shards, "dtype": s.dtype, "data_decoding": cache.decoding,
         "engine_version": engine_version(),
     }
     if error:
