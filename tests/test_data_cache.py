@@ -30,7 +30,7 @@ def test_cache_follows_the_contract(tmp_path, tree):
     assert not r.reused and r.n == 9
     with np.load(out, allow_pickle=False) as z:         # a plain npz, no pickles
         keys = set(z.files)
-    assert keys == {"x", "y", "heads", "names_0", "files", "sha1", "dataset", "size"}
+    assert keys == {"x", "y", "heads", "names_0", "files", "sha1", "dataset", "size", "decoding"}
     c = load_cache(out)
     assert c["x"].dtype == np.uint8 and c["x"].shape == (9, 12, 10, 3)
     assert c["y"].dtype == np.int64 and c["y"].shape == (9, 1)

@@ -38,6 +38,8 @@ rule prepare:
         mem_mb=res("prepare", "mem_mb"),
         runtime=res("prepare", "runtime"),
     params:
-        size=config["image_size"],
+        # the image size, or size + resize filter + JPEG quality when these are not the
+        # defaults (cc.prepare_decoding: so caches from before are not rebuilt)
+        decoding=cc.prepare_decoding(config),
     script:
         "../scripts/prepare.py"

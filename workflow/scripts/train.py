@@ -4,7 +4,7 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this checkout's package
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 import json
 import os
 
@@ -47,6 +47,7 @@ args = [
     "--report", s["report"],
     "--threads", 1,
     "--on-divergence", "record",
+    "--dtype", s.get("dtype", "float32"),
 ]
 if snakemake.threads == 1:
     args += ["--shards", 1]

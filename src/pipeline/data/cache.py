@@ -4,6 +4,7 @@ traceback deep inside training."""
 from __future__ import annotations
 
 import hashlib
+import json
 import zipfile
 import zlib
 from pathlib import Path
@@ -49,9 +50,16 @@ class Cache(dict):
     def size(self):
         return tuple(int(s) for s in self["size"])
 
+    @property
+    def decoding(self):
+        """How the images were made: {"resample": filter, "jpeg_quality": None or 1..100};
+        {} for a cache written before these were recorded."""
+        return json.loads(str(self["decoding"])) if "decoding" in self else {}
 
-def save_cache(path, *, x, y, heads, names, files, sha1, dataset, size):
-    """Write the cache contract as one uncompressed npz, via a temporary file + rename."""
+
+def save_cache(path, *, x, y, heads, names, files, sha1, dataset, size, decoding=None):
+    """Write the cache contract as one uncompressed npz, via a temporary file + rename.
+    `decoding` (optional): the resize filter and JPEG re-encode, stored as JSON."""
     arrays = {
         "x": np.ascontiguousarray(x, dtype=np.uint8),
         "y": np.asarray(y, dtype=np.int64),
@@ -63,6 +71,8 @@ def save_cache(path, *, x, y, heads, names, files, sha1, dataset, size):
     }
     for k, nm in enumerate(names):
         arrays[f"names_{k}"] = np.asarray(list(nm), dtype=str)
+    if decoding is not None:
+        arrays["decoding"] = np.asarray(json.dumps(decoding, sort_keys=True), dtype=str)
     _check(arrays, path)
     atomic.save_npz(path, **arrays)
 

@@ -31,6 +31,9 @@ def register(subparsers):
     p.add_argument("--resample", default=DEFAULT_RESAMPLE, choices=sorted(RESAMPLE),
                    help=f"Pillow resampling filter (default: {DEFAULT_RESAMPLE}, the reference's "
                         "filter on Pillow >= 7; 'nearest' matches Pillow < 7)")
+    p.add_argument("--jpeg-quality", type=int, default=None, metavar="Q",
+                   help="after resizing, re-encode every image once as JPEG at quality Q "
+                        "(1..100) and decode it again (default: no re-encode)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="decoding threads (default: the CPUs this process may use)")
     p.add_argument("--force", action="store_true",
@@ -67,7 +70,7 @@ def run_prepare(args):
     from .prepare import prepare
     try:
         prepare(args.dataset, args.root, args.out, args.size, resample=args.resample,
-                workers=args.workers, force=args.force)
+                jpeg_quality=args.jpeg_quality, workers=args.workers, force=args.force)
     except (DataError, ValueError) as exc:
         return _fail("prepare", exc)
     return 0

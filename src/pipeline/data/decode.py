@@ -41,7 +41,7 @@ def _chunks(n, workers):
     return [range(i, min(n, i + step)) for i in range(0, n, step)]
 
 
-def decode_files(root, files, size, resample=DEFAULT_RESAMPLE, workers=None):
+def decode_files(root, files, size, resample=DEFAULT_RESAMPLE, workers=None, jpeg_quality=None):
     """Decode root/files[i] into row i; never raises for a bad file (see `reasons`)."""
     h, w = parse_size(size)
     n = len(files)
@@ -53,7 +53,8 @@ def decode_files(root, files, size, resample=DEFAULT_RESAMPLE, workers=None):
 
     def work(idx):
         for i in idx:
-            arr, sha1[i], reasons[i] = read_image(root / files[i], (h, w), resample)
+            arr, sha1[i], reasons[i] = read_image(root / files[i], (h, w), resample,
+                                                  jpeg_quality)
             if arr is not None:
                 x[i] = arr
                 ok[i] = True

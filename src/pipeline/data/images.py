@@ -29,6 +29,26 @@ RESAMPLE = {
     "lanczos": Image.Resampling.LANCZOS,
 }
 DEFAULT_RESAMPLE = "bicubic"
+JPEG_QUALITIES = range(1, 101)      # Pillow's JPEG quality scale
+
+
+def check_jpeg_quality(q):
+    """None (no re-encode) or an int 1..100; anything else raises ValueError."""
+    if q is None or (isinstance(q, (int, np.integer)) and not isinstance(q, bool)
+                     and int(q) in JPEG_QUALITIES):
+        return None if q is None else int(q)
+    raise ValueError(f"JPEG quality {q!r}: expected an integer from 1 to 100 (or none)")
+
+
+def reencode_jpeg(im, quality):
+    """The RGB image saved as a JPEG at `quality` and decoded again (what a second
+    round of JPEG compression does to it)."""
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as again:
+        again.load()
+        return again.convert("RGB")
 
 # Transparent areas are laid on white (product shots, Office-31 amazon, sit on white);
 # dropping alpha instead would expose whatever colour hides under it.
@@ -83,8 +103,10 @@ def to_rgb(im):
     return im.convert("RGB")
 
 
-def decode(data, size, resample=DEFAULT_RESAMPLE):
-    """Bytes of one image -> uint8 (H, W, 3). Raises what Pillow raises on bad input."""
+def decode(data, size, resample=DEFAULT_RESAMPLE, jpeg_quality=None):
+    """Bytes of one image -> uint8 (H, W, 3), resized with `resample` and then, with a
+    `jpeg_quality`, re-encoded once as JPEG at that quality. Raises what Pillow raises on
+    bad input."""
     h, w = parse_size(size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # e.g. palette transparency notes; errors still raise
@@ -93,6 +115,8 @@ def decode(data, size, resample=DEFAULT_RESAMPLE):
             im = to_rgb(im)
             if im.size != (w, h):
                 im = im.resize((w, h), resample=resample_filter(resample))
+            if jpeg_quality is not None:
+                im = reencode_jpeg(im, jpeg_quality)
             return np.asarray(im, dtype=np.uint8)
 
 
@@ -114,7 +138,7 @@ def skip_reason(path, data, exc):
     return f"cannot decode ({type(exc).__name__}): {msg}"
 
 
-def read_image(path, size, resample=DEFAULT_RESAMPLE):
+def read_image(path, size, resample=DEFAULT_RESAMPLE, jpeg_quality=None):
     """One file -> (array or None, sha1 of the bytes or None, skip reason or None).
 
     Never raises for a bad file: the caller lists the reason and goes on. An unreadable
@@ -129,7 +153,7 @@ def read_image(path, size, resample=DEFAULT_RESAMPLE):
     if not data:
         return None, sha1, skip_reason(path, data, None)
     try:
-        return decode(data, size, resample), sha1, None
+        return decode(data, size, resample, jpeg_quality), sha1, None
     except Exception as exc:   # any decoder failure is a skip, never a crash
         return None, sha1, skip_reason(path, data, exc)
 

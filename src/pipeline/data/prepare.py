@@ -1,6 +1,7 @@
 """Image folder -> cache + manifest (`regstudy prepare`), reusing an up-to-date cache.
 
-A cache is up to date when its settings (data set, size, filter) match and every source
+A cache is up to date when its settings (data set, size, resize filter, JPEG re-encode)
+match and every source
 file, used or skipped, is still there with the same content hash and no file was added.
 Hashing 4,317 small JPEGs takes about 0.1 s, so the check reads contents, not mtimes.
 """
@@ -17,7 +18,7 @@ import PIL
 from .cache import changed_since_prepared, identity, load_cache, save_cache
 from .decode import decode_files, default_workers, hash_files
 from .errors import CacheError, DataError
-from .images import DEFAULT_RESAMPLE, parse_size, resample_filter
+from .images import DEFAULT_RESAMPLE, check_jpeg_quality, parse_size, resample_filter
 from .layouts import LAYOUTS, discover
 from .manifest import manifest_path, read_manifest, write_manifest
 
@@ -35,9 +36,10 @@ class PrepareResult:
     seconds: float = 0.0
 
 
-def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, workers=None,
-            force=False, log=print):
-    """Build (or reuse) the cache `out` (.npz) from the image folder `root`.
+def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, jpeg_quality=None,
+            workers=None, force=False, log=print):
+    """Build (or reuse) the cache `out` (.npz) from the image folder `root`. Images are
+    resized with `resample`, then, with a `jpeg_quality` (1..100), re-encoded once as JPEG.
 
     Bad files are skipped and listed in the manifest; a layout problem, or a label folder
     left without any usable image, raises a DataError naming the path."""
@@ -48,9 +50,11 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, workers=N
     size = parse_size(size)
     resample = resample.lower()
     resample_filter(resample)                    # validate early
+    jpeg_quality = check_jpeg_quality(jpeg_quality)
     workers = workers or default_workers()
     src = discover(dataset, root)
-    settings = {"dataset": dataset, "size": list(size), "resample": resample}
+    settings = {"dataset": dataset, "size": list(size), "resample": resample,
+                "jpeg_quality": jpeg_quality}
 
     if out.exists() and not force:
         why = stale_reason(src, out, settings, workers)
@@ -64,7 +68,7 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, workers=N
                                  time.perf_counter() - t0)
         log(f"{out}: rebuilding ({why})")
 
-    dec = decode_files(src.root, src.files, size, resample, workers)
+    dec = decode_files(src.root, src.files, size, resample, workers, jpeg_quality)
     seconds = time.perf_counter() - t0
     skipped = [(f, r, h) for f, r, h, ok in zip(src.files, dec.reasons, dec.sha1, dec.ok) if not ok]
     folders = _folder_counts(src.folders, dec.ok)
@@ -94,7 +98,8 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, workers=N
     save_cache(out, x=x, y=src.labels[ok], heads=src.heads, names=src.names,
                files=[f for f, k in zip(src.files, ok) if k],
                sha1=[h for h, k in zip(dec.sha1, ok) if k],
-               dataset=dataset, size=size)
+               dataset=dataset, size=size,
+               decoding={"resample": resample, "jpeg_quality": jpeg_quality})
     manifest["cache"] = identity(out)
     mpath = write_manifest(out, manifest)
     _report(log, src, manifest, skipped, out, mpath, seconds, workers)
@@ -118,7 +123,9 @@ def stale_reason(src, out, settings, workers=None):
         return f"existing cache unreadable: {exc}"
     if changed_since_prepared(out):
         return "the cache file changed since it was prepared"
-    if cache.dataset != settings["dataset"] or list(cache.size) != settings["size"]:
+    decoding = {k: settings[k] for k in ("resample", "jpeg_quality")}
+    if cache.dataset != settings["dataset"] or list(cache.size) != settings["size"] \
+            or cache.decoding not in ({}, decoding):      # {}: a cache from before
         return "cache settings differ from its manifest"
     if cache.heads != src.heads or cache.names != src.names:
         return "label names changed"
@@ -152,7 +159,8 @@ def _folder_counts(folders, ok):
 def _report(log, src, manifest, skipped, out, mpath, seconds, workers):
     n = manifest["n_images"]
     size = "x".join(str(s) for s in manifest["size"])
-    log(f"{src.dataset}: {n} images from {src.root} ({size}, {manifest['resample']}, "
+    jpeg = f", JPEG re-encoded at {manifest['jpeg_quality']}" if manifest["jpeg_quality"] else ""
+    log(f"{src.dataset}: {n} images from {src.root} ({size}, {manifest['resample']}{jpeg}, "
         f"{workers} thread{'s' if workers != 1 else ''}, {seconds:.1f} s)")
     for head, counts in manifest["counts"].items():
         log(f"  {head} ({len(counts)}): " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -28,7 +28,8 @@ from .layer import Layer
 
 
 class BatchNorm(Layer):
-    def __init__(self, options, in_shape, backward_form="exact", debias=False):
+    def __init__(self, options, in_shape, backward_form="exact", debias=False,
+                 dtype=np.float32):
         super().__init__(options, in_shape)
         c = in_shape[0]
         self.rescale = options["rescale"]
@@ -36,8 +37,8 @@ class BatchNorm(Layer):
             self.param_shapes = {"scale": ((c,), "affine"), "shift": ((c,), "affine")}
         self.backward_form = backward_form
         self.debias = debias
-        self.mavg = np.zeros(c, np.float32)
-        self.mvar = np.ones(c, np.float32)
+        self.mavg = np.zeros(c, dtype)          # the network's dtype
+        self.mvar = np.ones(c, dtype)
         self.steps = np.zeros(1, np.int64)      # training forwards (an array: checkpointed)
         self.sync, self.shard = None, 0         # set by engine.shards
         self.folded = False                     # set by the network, see above

@@ -5,7 +5,8 @@ these machines; Box-Muller over whole arrays is one uniform draw plus vectorized
 sqrt, cos and sin, about half that. Each pair (u1, u2) of uniforms gives two independent
 normals sqrt(-2 ln u1) * (cos, sin)(2 pi u2). With float32 uniforms (multiples of 2^-24)
 the largest magnitude is sqrt(2 * 24 ln 2) = 5.77, so the tails beyond 5.77 sigma
-(probability 8e-9) are cut.
+(probability 8e-9) are cut. The uniforms are float32 whatever the output dtype, so runs
+at either precision (pipeline.train.run's dtype) use the same random numbers.
 """
 import numpy as np
 
@@ -16,7 +17,8 @@ def normal(rng, shape, std=1.0, dtype=np.float32):
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
     h = (n + 1) // 2
-    u = rng.random(2 * h, dtype=dtype)
+    # float32 uniforms at any dtype: a float64 run draws the same noise as a float32 one
+    u = rng.random(2 * h, dtype=np.float32).astype(dtype, copy=False)
     radius, angle = u[:h], u[h:]
     np.subtract(dtype.type(1.0), radius, out=radius)      # (0, 1]: log is finite
     np.log(radius, out=radius)

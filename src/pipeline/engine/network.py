@@ -46,7 +46,8 @@ class Network:
         out_spec = LayerSpec("full", {"width": int(sum(head_sizes)), "actfunc": "none"})
         for spec in [*self.specs, out_spec]:
             cls = LAYER_CLASSES[spec.type]
-            layer = cls(spec.options, shape, bn_backward, bn_debias) if cls is BatchNorm \
+            layer = cls(spec.options, shape, bn_backward, bn_debias, self.dtype) \
+                if cls is BatchNorm \
                 else cls(spec.options, shape)
             self.layers.append(layer)
             shape = layer.out_shape

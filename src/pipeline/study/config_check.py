@@ -41,16 +41,17 @@ ALLOW_EVEN_KERNELS = False
 
 TOP_KEYS = {
     "flowers_dir", "office31_dir", "image_size", "standin", "protocols", "seeds", "select",
-    "training", "resources", "tables", "experiments",
+    "training", "resources", "tables", "experiments", "resample", "jpeg_quality",
 }
-TOP_REQUIRED = TOP_KEYS - {"select"}
-TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks"}
+TOP_REQUIRED = TOP_KEYS - {"select", "resample", "jpeg_quality"}
+TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "dtype"}
+DTYPES = ("float32", "float64")
 TRAINING_REQUIRED = ("epochs", "batch_size", "learning_rate")
 RESOURCE_STAGES = ("train", "prepare", "default")
 RESOURCE_KEYS = ("threads", "mem_mb", "runtime")
 EXPERIMENT_KEYS = {
     "dataset", "net", "table", "regularizer", "l1", "l2", "epochs", "batch_size",
-    "learning_rate", "quirks", "seed_study",
+    "learning_rate", "quirks", "seed_study", "dtype",
 }
 SEED_STUDY_KEYS = {
     "run", "accuracy", "accuracy_domain", "accuracy_object", "train_seconds", "near_zero",
@@ -392,6 +393,17 @@ def config_problems(config, files=(), schema=None):
                 col.add(key, f"no such directory: {c[key]!r}")
     if "image_size" in c:
         col.posint(c["image_size"], "image_size", 4)
+    if "resample" in c:
+        from pipeline.data.images import RESAMPLE
+        if c["resample"] not in RESAMPLE:
+            col.add("resample", f"expected one of {', '.join(RESAMPLE)}, got {c['resample']!r}")
+    if "jpeg_quality" in c:
+        from pipeline.data.images import check_jpeg_quality
+        try:
+            check_jpeg_quality(c["jpeg_quality"])
+        except ValueError:
+            col.add("jpeg_quality", f"expected an integer from 1 to 100 or null (no "
+                                    f"re-encode), got {c['jpeg_quality']!r}")
     if "standin" in c and col.mapping(c["standin"], "standin", DATASETS, set(DATASETS)):
         for ds in DATASETS:
             s = c["standin"].get(ds)
@@ -490,6 +502,8 @@ def _check_run_settings(col, d, where):
         col.posint(d["batch_size"], _path(where, "batch_size"))
     if "learning_rate" in d:
         col.number(d["learning_rate"], _path(where, "learning_rate"), 0, lo_open=True)
+    if "dtype" in d and d["dtype"] not in DTYPES:
+        col.add(_path(where, "dtype"), f"expected one of {', '.join(DTYPES)}, got {d['dtype']!r}")
     if "quirks" in d and d["quirks"] is not None and col.mapping(d["quirks"], _path(where, "quirks")):
         from pipeline.engine.protocol import QUIRKS
 
@@ -596,13 +610,24 @@ def datasets_used(config):
     return sorted({config["experiments"][n]["dataset"] for n in selected_experiments(config)})
 
 
+def prepare_decoding(config):
+    """The prepare jobs' rerun trigger: the bare image size while the decoding is the
+    default (bicubic, no JPEG re-encode), so caches built before these options were
+    added are not rebuilt; else {"size", "resample", "jpeg_quality"}."""
+    resample = config.get("resample") or "bicubic"
+    quality = config.get("jpeg_quality")
+    if resample == "bicubic" and quality is None:
+        return config["image_size"]
+    return {"size": config["image_size"], "resample": resample, "jpeg_quality": quality}
+
+
 def run_settings(config, name):
     """Everything that determines one experiment's training runs (its rerun trigger)."""
     exp = config["experiments"][name]
     tr = config["training"]
     quirks = dict(tr.get("quirks") or {})
     quirks.update(exp.get("quirks") or {})
-    return {
+    settings = {
         "experiment": name,
         "dataset": exp["dataset"],
         "net": resolve_net(exp["net"]),
@@ -614,6 +639,10 @@ def run_settings(config, name):
         "report": int(tr.get("report", 2)),
         "quirks": {k: quirks[k] for k in sorted(quirks)},
     }
+    dtype = exp.get("dtype", tr.get("dtype", "float32"))
+    if dtype != "float32":      # only then: float32 runs keep their rerun trigger of before
+        settings["dtype"] = dtype
+    return settings
 
 
 def describe(config, name):

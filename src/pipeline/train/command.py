@@ -85,6 +85,9 @@ def register(sub):
                         "threads and their gradients added (default: 2 for networks with "
                         "convolutions, 1 for MLPs). Changes the last bits of the results "
                         "and the dropout/noise draws, so it is recorded with the run")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                   help="precision of parameters, activations and optimizer state (default "
+                        "float32; the study computed in float64). Recorded in metrics.json")
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS threads per shard (default 1: the study's matrices are too "
                         "small to gain from more, and spinning BLAS threads slow runs down "
@@ -109,7 +112,7 @@ def main(args):
             quirks=dict(args.quirk), seed=args.seed, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
             experiment=args.experiment or Path(args.out).name, report=args.report,
-            on_divergence=args.on_divergence, shards=args.shards)
+            on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype)
         metrics = run(settings, args.out, log=lambda line: print(line, flush=True))
     except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.faults
         print(f"error: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ import numpy as np
 from pipeline import atomic, provenance
 from pipeline.data.cache import load_cache
 from pipeline.data.split import reference_split
-from pipeline.engine.config import parse_hidden
+from pipeline.engine.config import ConfigError, parse_hidden
 from pipeline.engine.losses import head_slices, probabilities
 from pipeline.engine.network import Network
 from pipeline.engine.protocol import resolve
@@ -33,6 +33,7 @@ from .streams import load_stream_states, make_streams, stream_states
 from .trainer import Diverged, Trainer
 
 SHOW_SAMPLES = 3
+DTYPES = ("float32", "float64")
 
 
 @dataclass
@@ -51,6 +52,7 @@ class RunSettings:
     report: int = 1
     on_divergence: str = "fail"
     shards: int | None = None       # minibatch parts run in parallel; None: the net's default
+    dtype: str = "float32"          # precision of parameters and activations (DTYPES)
 
 
 class RunDiverged(RuntimeError):
@@ -82,6 +84,8 @@ def run(s: RunSettings, out_dir, log=print):
     out.mkdir(parents=True, exist_ok=True)
     atomic.remove_stale_temporaries(out)
     quirks = resolve(s.protocol, s.quirks)
+    if s.dtype not in DTYPES:
+        raise ConfigError(f"dtype: expected one of {', '.join(DTYPES)}, got {s.dtype!r}")
     specs = parse_hidden(s.net)
     cache = load_cache(s.data, check_manifest=True)
     x, y = cache["x"], cache["y"]
@@ -90,16 +94,18 @@ def run(s: RunSettings, out_dir, log=print):
     streams = make_streams(s.seed, quirks["rng"])
     train_idx, val_idx, test_idx = reference_split(cache.n, streams["split"])
     net = Network(specs, x.shape[1:], head_sizes, bn_backward=quirks["bn_backward"],
-                  bn_debias=quirks["bn_running_stats"] == "debiased")
+                  bn_debias=quirks["bn_running_stats"] == "debiased", dtype=np.dtype(s.dtype))
     net.init_params(streams["init"], std=0.03 if quirks["init"] == "normal0.03" else "he")
     trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
                       train_images=x[np.sort(train_idx)], shards=s.shards)
 
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
-                                                           "data", "experiment")},
+                                                           "data", "experiment")
+           and (k, v) != ("dtype", "float32")},       # float32: checkpoints of before stay valid
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
-        "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist())})
+        "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
+        **({"data_decoding": cache.decoding} if cache.decoding else {})})
     history, start, clock = [], 0, 0.0
     resumed, why = checkpoint.load(out, fp)
     if why:
@@ -159,7 +165,7 @@ def run(s: RunSettings, out_dir, log=print):
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
         "seconds_per_epoch": [h["train_seconds"] for h in done],
         "params": stats, "flushed_subnormals": trainer.flushed,
-        "shards": trainer.sharded.shards,
+        "shards": trainer.sharded.shards, "dtype": s.dtype, "data_decoding": cache.decoding,
         "engine_version": engine_version(),
         "environment": provenance.environment(),
     }
