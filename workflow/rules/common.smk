@@ -127,4 +127,5 @@ def all_outputs():
     out += ["results/tables/conclusions.md", "results/tables/conclusions.html"]
     out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]
+    out += ["results/description.json", "results/description.md"]  # report.smk
     return out
