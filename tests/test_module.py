@@ -127,7 +127,7 @@ def test_report_with_another_config_states_the_mismatch(user_dir, tmp_path):
     assert r.returncode == 0, out[-3000:]
     assert "flowers image size: results 12 x 12, configuration 24 x 24" in out  # console
     page = front_page((user_dir / "results/report-other.html").read_text())
-    assert "These results do not match the configuration" in page
+    assert "these results do not match the configuration" in page
     assert "flowers image size: results 12 x 12, configuration 24 x 24" in page
     assert "office31 image size: results 12 x 12, configuration 24 x 24" in page
     assert (f"flowers data: results from a generated stand-in "
