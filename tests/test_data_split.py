@@ -1,4 +1,4 @@
-"""The reference split (book-model.md 1.4, quirk Q14): counts, and fixed by its seed."""
+"""The reference split (docs/quirks.md#split, quirk Q14): counts, and fixed by its seed."""
 import numpy as np
 import pytest
 

@@ -16,7 +16,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "workflow" / "profiles"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-LOCAL_RULES = {"all", "collect_runs", "study_tables", "figures"}
+
+def _local_rules():
+    """The Snakefile's `localrules:` list (these run on the submit host, not sbatch)."""
+    text = (ROOT / "workflow" / "Snakefile").read_text()
+    block = re.search(r"^localrules:\n((?:[ \t]+\w+,?\n)+)", text, re.M).group(1)
+    return set(re.findall(r"\w+", block))
+
+
+LOCAL_RULES = _local_rules()
 # Keys a workflow profile may add to a SLURM run (the SLURM profile leaves them unset):
 # cores caps a job's threads at the submit host's cores (the study's jobs use 1-2);
 # rerun-triggers are Snakemake's defaults.

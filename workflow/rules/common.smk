@@ -6,8 +6,13 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-# This checkout's package first (also without `pip install -e .`).
-sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
+# This checkout's package first (also without `pip install -e .`). Found from this rule
+# file, not workflow.basedir (the folder of the user's Snakefile when this workflow is a
+# module); a workflow fetched from GitHub has no src/ beside it and uses the installed one.
+_HERE = workflow.current_basedir.get_path_or_uri(secret_free=True)  # workflow/rules
+_SRC = Path(_HERE).parents[1] / "src"
+if (_SRC / "pipeline").is_dir():
+    sys.path.insert(0, str(_SRC))
 
 from pipeline.study import config_check as cc
 from pipeline.study import failures
@@ -19,7 +24,7 @@ from pipeline.version import engine_version
 cc.check_config(
     config,
     files=workflow.configfiles,
-    schema=Path(workflow.basedir) / "schemas" / "config.schema.yaml",
+    schema=workflow.source_path("../schemas/config.schema.yaml"),
 )
 
 
@@ -154,4 +159,5 @@ def all_outputs():
     out += ["results/tables/conclusions.md", "results/tables/conclusions.html"]
     out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]
+    out += ["results/description.json", "results/description.md"]  # report.smk
     return out + retried_runs()

@@ -1,4 +1,4 @@
-"""The reference train/validation/test split (book-model.md section 1.4)."""
+"""The reference train/validation/test split (docs/quirks.md#split)."""
 from __future__ import annotations
 
 import numpy as np

@@ -7,7 +7,7 @@ d = (1 - exp_ratio)^k, mu = mavg / (1 - d) and var = (mvar - d) / (1 - d). With 
 reference's slow exp_ratio 0.001 the plain averages are still far from the data after a
 few hundred steps (Q4).
 
-Two backward forms (book-model.md 4.3):
+Two backward forms (docs/quirks.md#batch-norm):
 - "exact": the true training-mode gradient,
   dx = (1/std) * (g - mean(g) - xhat * mean(g * xhat)),  g = dout * scale;
 - "simplified" (the reference's): dx = g / std, treating the batch statistics as

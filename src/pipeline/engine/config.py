@@ -2,7 +2,7 @@
 
 A hidden config is a list. An int `w` is a full layer of width w; a list
 `[type, {options}]` is any layer (the options dict may be omitted). Missing options take
-the reference's defaults (book-model.md section 2.3). Every error names the key path.
+the reference's defaults (docs/quirks.md#layers). Every error names the key path.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The study's named networks (seed-study.md, book-model.md section 4.4)."""
+"""The study's named networks (docs/quirks.md#networks)."""
 
 _CONV = [["conv", {"ksize": 3, "chn": 6}], ["max", {"stride": 2}],
          ["conv", {"ksize": 3, "chn": 12}], ["max", {"stride": 2}],

@@ -17,7 +17,7 @@ class Adam:
     step); every scalar factor is folded into the final step size. Scalars are float32:
     a float64 scalar would push NumPy onto a slow converting loop.
 
-    `decay` (the reference's decoupled step, book-model.md 3.1): after the Adam
+    `decay` (the reference's decoupled step, docs/quirks.md#q6): after the Adam
     direction, p -= lr * (l2 * p + l1 * sign(p)) on the weight slice only.
     """
 

@@ -1,4 +1,4 @@
-"""The two protocols as sets of named quirks (book-model.md section 7).
+"""The two protocols as sets of named quirks (docs/quirks.md).
 
 Each quirk of the reference that changes results is one option here, so a run's
 metrics record exactly which semantics produced them. `reference` reproduces the

@@ -1,5 +1,6 @@
-"""Parameter statistics as the reference defines them (book-model.md section 5): over
-every weight and kernel (biases, batch-norm scale/shift/statistics excluded)."""
+"""Parameter statistics as the reference defines them
+(docs/quirks.md#parameter-statistics): over every weight and kernel (biases, batch-norm
+scale/shift/statistics excluded)."""
 import numpy as np
 
 NEAR_ZERO = 1e-5

@@ -34,8 +34,8 @@ LAYER_OPTIONS = {kind: set(opts) | set(ALIASES.get(kind, {}))
                  for kind, opts in ENGINE_LAYER_OPTIONS.items()}
 REQUIRED_OPTIONS = {kind: tuple(o for o, default in opts.items() if default is REQUIRED)
                     for kind, opts in ENGINE_LAYER_OPTIONS.items()}
-# Even kernels pad asymmetrically in the reference (book-model.md 2.3); the workflow only
-# accepts odd kernels, whose "same" padding is symmetric.
+# Even kernels pad asymmetrically in the reference (docs/quirks.md#layers); the workflow
+# only accepts odd kernels, whose "same" padding is symmetric.
 ALLOW_EVEN_KERNELS = False
 
 

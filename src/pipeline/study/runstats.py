@@ -1,5 +1,5 @@
-"""Parameter statistics of one run (book-model.md section 5): the weights and kernels
-(biases, batch-norm parameters and buffers excluded), their near-zero count
+"""Parameter statistics of one run (docs/quirks.md#parameter-statistics): the weights and
+kernels (biases, batch-norm parameters and buffers excluded), their near-zero count
 (|w| <= 1e-5), mean, variance, standard deviation, and the histogram data the reference
 draws (100 bins over the values' range, density; drawn on x in [-0.2, 0.2])."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Console reports in the reference's form (book-model.md 3.3), with fractional seconds
+"""Console reports in the reference's form (docs/quirks.md#reports), with fractional seconds
 (Q19). Office-31 accuracies print as `domain+object` (two numbers, not a sum)."""
 from pipeline.engine.losses import head_slices
 

@@ -1,0 +1,14 @@
+# What the results are (results/description.{json,md}), from the cache manifests and the
+# runs' metrics.json: the report's front page shows it instead of the configuration's values.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this checkout's package
+from pipeline.study.jobenv import log_to, pin_threads
+
+pin_threads(snakemake.threads)
+with log_to(snakemake.log[0]):
+    from pipeline.study.describe import write_description
+
+    write_description(list(snakemake.input.manifests), list(snakemake.input.metrics),
+                      snakemake.output.json, snakemake.output.md)
