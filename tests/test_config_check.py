@@ -154,6 +154,20 @@ def test_training_values(config):
     ]
 
 
+@pytest.mark.parametrize("value", [0, -5, 2.5, "all"])
+def test_eval_train_size_must_be_a_positive_int(config, value):
+    config["training"]["eval_train_size"] = value
+    assert one(config) == f"training.eval_train_size: must be an integer >= 1, got {value!r}"
+    assert any(m.startswith("training.eval_train_size") for m in cc.schema_problems(config, SCHEMA))
+
+
+def test_eval_train_size_reaches_the_runs(config):
+    assert cc.run_settings(config, "flowers_mlp")["eval_train_size"] == 500
+    config["training"]["eval_train_size"] = 200
+    assert problems(config) == []
+    assert cc.run_settings(config, "flowers_cnn2")["eval_train_size"] == 200
+
+
 def test_unknown_key_is_a_typo(config):
     config["experiments"]["flowers_mlp"]["l3"] = 0.1
     config["trainng"] = {}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.study import figures, runstats, tables
-from pipeline.study.fakes import make_cache, make_run
+from fakes import make_cache, make_run
 
 PROTOCOLS = ["reference", "corrected"]
 SEEDS = [1, 2, 3]
@@ -184,3 +184,26 @@ def test_figures(study, tmp_path):
         figures.draw(kind, inputs, desc, out=out, title="T", protocols=PROTOCOLS)
         h, w, _ = _png_size(out)
         assert h > 200 and w > 300, (kind, h, w)
+
+
+def test_curves_show_the_evaluation_mode_gap(study, tmp_path):
+    """The gap panel is eval_train_acc - eval_val_acc (the fakes: 0.2 at every epoch),
+    not the reported train_acc - val_acc (the fakes: -0.01 or so); a run without the
+    evaluation-mode columns is named, not drawn from the reported ones."""
+    root, _, _ = study
+    runs_dir = root / "results" / "runs"
+    glob = lambda pat: sorted(str(p) for p in runs_dir.glob(pat))  # noqa: E731
+    t3 = [d for d in DESCRIBED if d["table"] == "t3"]
+    gaps = figures.training_curves(glob("*/o_*/seed*/history.csv"), glob("*/o_*/seed*/metrics.json"),
+                                   t3, tmp_path / "c.png", "T")
+    assert set(gaps) == {(e, p, h) for e in ("o_base", "o_noise") for p in PROTOCOLS
+                         for h in ("domain", "object")}
+    for g in gaps.values():
+        assert list(g.index) == [1, 2, 3] and np.allclose(g.values, 0.2)
+    legacy = tmp_path / "results" / "runs" / "reference" / "base" / "seed1" / "history.csv"
+    legacy.parent.mkdir(parents=True)
+    h = pd.read_csv(glob("reference/base/seed1/history.csv")[0])
+    h.drop(columns=[c for c in h.columns if c.startswith("eval_") and c != "eval_seconds"]).to_csv(
+        legacy, index=False)
+    t1 = [d for d in DESCRIBED if d["experiment"] == "base"]
+    assert figures.training_curves([str(legacy)], [], t1, tmp_path / "o.png", "T") == {}

@@ -44,7 +44,7 @@ TOP_KEYS = {
     "training", "resources", "tables", "experiments",
 }
 TOP_REQUIRED = TOP_KEYS - {"select"}
-TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks"}
+TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "eval_train_size"}
 TRAINING_REQUIRED = ("epochs", "batch_size", "learning_rate")
 RESOURCE_STAGES = ("train", "prepare", "default")
 RESOURCE_KEYS = ("threads", "mem_mb", "runtime")
@@ -424,6 +424,8 @@ def config_problems(config, files=(), schema=None):
         _check_run_settings(col, c["training"], "training")
         if "report" in c["training"]:
             col.posint(c["training"]["report"], "training.report", 0)
+        if "eval_train_size" in c["training"]:
+            col.posint(c["training"]["eval_train_size"], "training.eval_train_size")
     if "resources" in c and col.mapping(c["resources"], "resources", RESOURCE_STAGES, set(RESOURCE_STAGES)):
         for st in RESOURCE_STAGES:
             r = c["resources"].get(st)
@@ -612,6 +614,7 @@ def run_settings(config, name):
         "batch_size": int(exp.get("batch_size", tr["batch_size"])),
         "learning_rate": float(exp.get("learning_rate", tr["learning_rate"])),
         "report": int(tr.get("report", 2)),
+        "eval_train_size": int(tr.get("eval_train_size", 500)),
         "quirks": {k: quirks[k] for k in sorted(quirks)},
     }
 

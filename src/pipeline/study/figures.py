@@ -1,7 +1,8 @@
 """The study's figures, one of each kind per table:
 
-* ``curves``: train (solid) and validation (dashed) accuracy per epoch, mean over seeds
-  with the min-max band, one panel per experiment, one colour per protocol;
+* ``curves``: evaluation-mode accuracy per epoch on a fixed training subset (solid) and
+  the validation split (dashed), and below it the train - validation gap; mean over
+  seeds with the min-max band, one panel pair per experiment, one colour per protocol;
 * ``histograms``: the weight/kernel histogram as the reference draws it (100 bins,
   density, x in [-0.2, 0.2], y in [0, 20], mu and sigma written on it), one row per
   experiment, one column per protocol (first seed);
@@ -20,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -62,58 +64,109 @@ def _grid(n, ncols):
 # ---------------------------------------------------------------------------------------
 
 
+def _curve_runs(history_paths, metrics_paths, name, protocol):
+    """One experiment's histories under one protocol, concatenated with a seed column,
+    and a note for every run that did not end ok."""
+    status = {k: json.loads(Path(p).read_text()).get("status", "ok")
+              for k, p in _by_run(metrics_paths).items()}
+    frames, notes = [], []
+    for key, path in sorted(_by_run(history_paths).items(), key=lambda kv: str(kv[0])):
+        if key[:2] != (protocol, name):
+            continue
+        h = pd.read_csv(path)
+        h["seed"] = key[2]
+        frames.append(h)
+        if status.get(key, "ok") != "ok":
+            notes.append(f"{protocol} seed {key[2]}: {status[key]}")
+    return (pd.concat(frames, ignore_index=True) if frames else None), notes
+
+
+def _eval_heads(h):
+    """[(train column, validation column, head label)] of the evaluation-mode accuracy."""
+    if "eval_train_acc" in h.columns:
+        return [("eval_train_acc", "eval_val_acc", "")]
+    heads = [c[len("eval_train_acc_"):] for c in h.columns if c.startswith("eval_train_acc_")]
+    heads.sort(key=lambda x: HEAD_ORDER.index(x) if x in HEAD_ORDER else 9)
+    return [(f"eval_train_acc_{hd}", f"eval_val_acc_{hd}", hd) for hd in heads]
+
+
+def _mean_band(ax, epochs_values, style, color, alpha, label, marker=None):
+    """Mean over seeds per epoch as a line, min..max as a band; returns the mean."""
+    g = epochs_values.groupby(level=0)
+    mean, lo, hi = g.mean(), g.min(), g.max()
+    ax.plot(mean.index, mean.values, style, color=color, alpha=alpha, marker=marker, ms=3,
+            label=label)
+    ax.fill_between(mean.index, lo.values, hi.values, color=color, alpha=0.12 * alpha, lw=0)
+    return mean
+
+
+def _curve_panels(acc_ax, gap_ax, h, protocol, color):
+    """Accuracy (train solid, validation dashed) and the gap train - validation of one
+    protocol's runs, all from the evaluation-mode columns. Returns {head: mean gap per
+    epoch}."""
+    series, gaps = _eval_heads(h), {}
+    for j, (tr, va, hd) in enumerate(series):
+        alpha = 1.0 if j == len(series) - 1 else 0.45
+        marker = "o" if hd == "domain" else None
+        suffix = f" ({hd})" if hd else ""
+        by_epoch = h.set_index("epoch")
+        _mean_band(acc_ax, by_epoch[tr], "-", color, alpha, f"{protocol} train{suffix}", marker)
+        _mean_band(acc_ax, by_epoch[va], "--", color, alpha, f"{protocol} val{suffix}", marker)
+        gaps[hd] = _mean_band(gap_ax, by_epoch[tr] - by_epoch[va], "-", color, alpha,
+                              f"{protocol}{suffix}", marker)
+    return gaps
+
+
+def _style_curve_axes(acc_ax, gap_ax, name, notes):
+    acc_ax.set_title(name, fontsize=10)
+    acc_ax.set_ylabel("accuracy (eval mode)")
+    acc_ax.set_ylim(0, 1)
+    gap_ax.set_ylabel("train - val")
+    gap_ax.set_xlabel("epoch")
+    gap_ax.axhline(0, color="0.3", lw=0.8)
+    if acc_ax.get_legend_handles_labels()[0]:
+        acc_ax.legend(fontsize=6, loc="upper left")
+    for ax in (acc_ax, gap_ax):
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if notes:
+        acc_ax.text(0.02, 0.02, "\n".join(notes[:4]), transform=acc_ax.transAxes, fontsize=7,
+                    color="red", va="bottom")
+
+
 def training_curves(history_paths, metrics_paths, described, out, title):
-    runs = _by_run(history_paths)
-    status = {}
-    for k, p in _by_run(metrics_paths).items():
-        status[k] = json.loads(Path(p).read_text()).get("status", "ok")
-    protocols = _protocols_of(runs)
+    """Per experiment: evaluation-mode accuracy on the fixed training subset (solid) and
+    the whole validation split (dashed), and below it their gap. These columns are
+    measured alike for both protocols, unlike the reported train_acc (training mode,
+    before each update) and the reference's 100-image validation. Returns the gaps drawn,
+    {(experiment, protocol, head): mean train - validation accuracy per epoch}."""
+    protocols = _protocols_of(_by_run(history_paths))
     names = [d["experiment"] for d in described]
     nrows, ncols = _grid(len(names), 3)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.3 * nrows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
+    fig, axes = plt.subplots(2 * nrows, ncols, figsize=(4.6 * ncols, 4.6 * nrows), squeeze=False,
+                             gridspec_kw={"height_ratios": [2, 1] * nrows})
+    gaps = {}
+    for k, name in enumerate(names):
+        acc_ax, gap_ax = axes[2 * (k // ncols)][k % ncols], axes[2 * (k // ncols) + 1][k % ncols]
         notes = []
         for i, p in enumerate(protocols):
-            frames = []
-            for (pp, e, seed), path in runs.items():
-                if pp == p and e == name:
-                    h = pd.read_csv(path)
-                    h["seed"] = seed
-                    frames.append(h)
-                    if status.get((pp, e, seed), "ok") != "ok":
-                        notes.append(f"{p} seed {seed}: {status[(pp, e, seed)]}")
-            if not frames:
+            h, run_notes = _curve_runs(history_paths, metrics_paths, name, p)
+            notes += run_notes
+            if h is None:
                 continue
-            h = pd.concat(frames, ignore_index=True)
-            heads = [c[len("train_acc_"):] for c in h.columns if c.startswith("train_acc_")]
-            series = ([("train_acc", "val_acc", "")] if "train_acc" in h.columns else
-                      [(f"train_acc_{hd}", f"val_acc_{hd}", hd) for hd in
-                       sorted(heads, key=lambda x: HEAD_ORDER.index(x) if x in HEAD_ORDER else 9)])
-            for j, (tr, va, hd) in enumerate(series):
-                alpha = 1.0 if j == len(series) - 1 else 0.45
-                g = h.groupby("epoch")
-                for col, ls, kind in ((tr, "-", "train"), (va, "--", "val")):
-                    mean, lo, hi = g[col].mean(), g[col].min(), g[col].max()
-                    label = f"{p} {kind}" + (f" ({hd})" if hd else "")
-                    ax.plot(mean.index, mean.values, ls, color=_color(p, i), alpha=alpha,
-                            marker="o" if hd == "domain" else None, ms=3, label=label)
-                    ax.fill_between(mean.index, lo.values, hi.values, color=_color(p, i),
-                                    alpha=0.12 * alpha, lw=0)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy")
-        ax.set_ylim(0, 1)
-        ax.grid(True, alpha=0.3)
-        if notes:
-            ax.text(0.02, 0.02, "\n".join(notes[:4]), transform=ax.transAxes, fontsize=7,
-                    color="red", va="bottom")
-        ax.legend(fontsize=6, loc="upper left")
-    for ax in list(axes.flat)[len(names):]:
-        ax.axis("off")
-    fig.suptitle(f"{title}: training curves (train solid, validation dashed; mean over seeds, "
-                 "band min-max)", fontsize=11)
+            drawn = _curve_panels(acc_ax, gap_ax, h, p, _color(p, i))
+            gaps.update({(name, p, hd): g for hd, g in drawn.items()})
+            if not drawn:
+                notes.append(f"{p}: no evaluation-mode columns (runs predate them)")
+        _style_curve_axes(acc_ax, gap_ax, name, notes)
+    for k in range(len(names), nrows * ncols):
+        axes[2 * (k // ncols)][k % ncols].axis("off")
+        axes[2 * (k // ncols) + 1][k % ncols].axis("off")
+    fig.suptitle(f"{title}: evaluation-mode training curves (fixed training subset solid, "
+                 "validation dashed; below: their gap; mean over seeds, band min-max)", fontsize=11)
     fig.tight_layout()
     _save(fig, out)
+    return gaps
 
 
 def histograms(stats_paths, described, out, title):

@@ -85,6 +85,11 @@ def register(sub):
                         "threads and their gradients added (default: 2 for networks with "
                         "convolutions, 1 for MLPs). Changes the last bits of the results "
                         "and the dropout/noise draws, so it is recorded with the run")
+    p.add_argument("--eval-train-size", type=int, default=500,
+                   help="training images evaluated every epoch in evaluation mode, beside "
+                        "the whole validation split (history columns eval_*: the clean "
+                        "train-validation gap); a fixed subset drawn from the seed "
+                        "(default 500; all of the training split if it is smaller)")
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS threads per shard (default 1: the study's matrices are too "
                         "small to gain from more, and spinning BLAS threads slow runs down "
@@ -100,7 +105,8 @@ def main(args):
     from .run import RunDiverged, RunSettings, run
 
     for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
-                        ("--shards", 1 if args.shards is None else args.shards)):
+                        ("--shards", 1 if args.shards is None else args.shards),
+                        ("--eval-train-size", args.eval_train_size)):
         if value <= 0:
             print(f"error: {name} must be positive, got {value}", file=sys.stderr)
             return 2
@@ -110,7 +116,8 @@ def main(args):
             quirks=dict(args.quirk), seed=args.seed, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
             experiment=args.experiment or Path(args.out).name, report=args.report,
-            on_divergence=args.on_divergence, shards=args.shards)
+            on_divergence=args.on_divergence, shards=args.shards,
+            eval_train_size=args.eval_train_size)
         metrics = run(settings, args.out, log=lambda line: print(line, flush=True))
     except (ConfigError, ProtocolError, CacheError) as exc:
         print(f"error: {exc}", file=sys.stderr)
