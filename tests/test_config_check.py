@@ -41,6 +41,19 @@ def test_default_configs_are_valid(config):
     assert cc.config_problems(study, schema=SCHEMA) == []
 
 
+def test_seeds10_is_the_flowers_matrix_over_ten_seeds(config):
+    from snakemake.utils import update_config
+
+    for overlay in ("config/study.yaml", "config/seeds10.yaml"):
+        update_config(config, cc.load_yaml_strict(ROOT / overlay))
+    assert cc.config_problems(config, schema=SCHEMA) == []
+    assert config["seeds"] == list(range(1, 11)) and config["image_size"] == 96
+    assert config["protocols"] == ["reference", "corrected"]
+    assert cc.table_names(config) == ["table1_flowers_mlp", "table2_flowers_cnn"]
+    assert cc.datasets_used(config) == ["flowers"]
+    assert len(cc.selected_experiments(config)) == 9
+
+
 def test_default_matrix_is_the_seed_study(config):
     exps = config["experiments"]
     assert len(exps) == 13 and config["protocols"] == ["reference", "corrected"]

@@ -181,9 +181,9 @@ def test_clean_curves_are_evaluation_mode(toy, tmp_path, protocol):
     assert set(cols) <= set(h.columns) and h[cols].notna().all().all()
     assert m["eval_train_size"] == 50
     trainer, train_part, val_part = _rebuild(s, tmp_path)
-    for part, name in ((train_part, "train"), (val_part, "val")):
-        loss, acc, _ = trainer.evaluate(*part)
-        again = trainer.evaluate(*part)
+    for part, name, chunk in ((train_part, "train", s.batch_size), (val_part, "val", 200)):
+        loss, acc, _ = trainer.evaluate(*part, chunk=chunk)
+        again = trainer.evaluate(*part, chunk=chunk)
         assert (loss, acc) == again[:2]
         assert loss == h[f"eval_{name}_loss"].iloc[-1] and acc[0] == h[f"eval_{name}_acc"].iloc[-1]
     trainer.close()

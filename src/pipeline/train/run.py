@@ -102,10 +102,12 @@ def _evaluate_epoch(trainer, x, y, curve, val_idx, eval_rng):
     """The epoch's evaluation: the protocol's validation accuracy (val_acc; the
     reference's 100-image sample, drawn from its stream as before) and the clean
     evaluation-mode loss and accuracy of the curve subset and the whole validation
-    split. A full-split validation reuses the clean pass's logits."""
+    split. A full-split validation reuses the clean pass's logits (same chunks as before,
+    so val_acc keeps its bits)."""
     t0 = time.perf_counter()
     r = {}
-    r["eval_train_loss"], r["eval_train_acc"], _ = trainer.evaluate(*curve["train"])
+    r["eval_train_loss"], r["eval_train_acc"], _ = trainer.evaluate(*curve["train"],
+                                                                     chunk=trainer.batch_size)
     r["eval_val_loss"], r["eval_val_acc"], logits = trainer.evaluate(*curve["val"])
     vi = trainer.validation_indices(val_idx, eval_rng)
     r["val_acc"] = (trainer.accuracy(None, y[vi], logits) if vi is val_idx
