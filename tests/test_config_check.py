@@ -150,6 +150,8 @@ def test_image_size_that_no_cnn_fits(config):
     ("seeds", [], "seeds: must be a non-empty list"),
     ("image_size", 0, "image_size: must be an integer >= 4"),
     ("flowers_dir", "/no/such/folder", "flowers_dir: no such directory: '/no/such/folder'"),
+    ("statistics", {"equivalence_margin": 0}, "statistics.equivalence_margin: 0 is outside (0, inf)"),
+    ("statistics", {"margin": 2}, "statistics.margin: unknown key"),
 ])
 def test_top_level_values(config, key, value, expected):
     config[key] = value
@@ -172,6 +174,14 @@ def test_eval_train_size_must_be_a_positive_int(config, value):
     config["training"]["eval_train_size"] = value
     assert one(config) == f"training.eval_train_size: must be an integer >= 1, got {value!r}"
     assert any(m.startswith("training.eval_train_size") for m in cc.schema_problems(config, SCHEMA))
+
+
+def test_equivalence_margin_default_and_override(config):
+    assert cc.equivalence_margin(config) == 2.0
+    del config["statistics"]
+    assert problems(config) == [] and cc.equivalence_margin(config) == 2.0
+    config["statistics"] = {"equivalence_margin": 1.5}
+    assert problems(config) == [] and cc.equivalence_margin(config) == 1.5
 
 
 def test_eval_train_size_reaches_the_runs(config):

@@ -101,6 +101,7 @@ def all_outputs():
     out = ["results/tables/runs.csv", "results/tables/summary.csv"]
     out += expand("results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "html"])
     out += ["results/tables/conclusions.md", "results/tables/conclusions.html"]
+    out += ["results/tables/conclusions.csv"]
     out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]
     return out

@@ -41,9 +41,11 @@ ALLOW_EVEN_KERNELS = False
 
 TOP_KEYS = {
     "flowers_dir", "office31_dir", "image_size", "standin", "protocols", "seeds", "select",
-    "training", "resources", "tables", "experiments",
+    "training", "resources", "tables", "experiments", "statistics",
 }
-TOP_REQUIRED = TOP_KEYS - {"select"}
+TOP_REQUIRED = TOP_KEYS - {"select", "statistics"}
+STATISTICS_KEYS = {"equivalence_margin"}
+EQUIVALENCE_MARGIN = 2.0
 TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "eval_train_size"}
 TRAINING_REQUIRED = ("epochs", "batch_size", "learning_rate")
 RESOURCE_STAGES = ("train", "prepare", "default")
@@ -426,6 +428,10 @@ def config_problems(config, files=(), schema=None):
             col.posint(c["training"]["report"], "training.report", 0)
         if "eval_train_size" in c["training"]:
             col.posint(c["training"]["eval_train_size"], "training.eval_train_size")
+    if "statistics" in c and col.mapping(c["statistics"], "statistics", (), STATISTICS_KEYS):
+        if "equivalence_margin" in c["statistics"]:
+            col.number(c["statistics"]["equivalence_margin"], "statistics.equivalence_margin",
+                       0, lo_open=True)
     if "resources" in c and col.mapping(c["resources"], "resources", RESOURCE_STAGES, set(RESOURCE_STAGES)):
         for st in RESOURCE_STAGES:
             r = c["resources"].get(st)
@@ -584,6 +590,11 @@ def table_names(config):
     if OTHER_TABLE in used and OTHER_TABLE not in names:
         names.append(OTHER_TABLE)
     return names
+
+
+def equivalence_margin(config):
+    """Points within which a paired difference counts as no effect (conclusions)."""
+    return float((config.get("statistics") or {}).get("equivalence_margin", EQUIVALENCE_MARGIN))
 
 
 def table_title(config, table):
