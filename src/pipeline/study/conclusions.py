@@ -60,6 +60,8 @@ def _excluded(runs, names, protocol):
 
 
 def family(runs, table, spec, protocol, head, margin, judged):
+    """One table x protocol x head: the comparisons with the baseline (with the runs each
+    leaves out), the ranks, each experiment's mean, and the MDE."""
     described = spec["experiments"]
     base = baseline_of(described)
     names = [d["experiment"] for d in described]
@@ -134,7 +136,8 @@ def _p(p):
     return "-" if not math.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def comparison_table(f, labels):
+def comparison_table(f, described):
+    labels = {d["experiment"]: d.get("regularizer") or "" for d in described}
     c = f.comparisons
     if not len(c):
         return pd.DataFrame()
@@ -165,12 +168,11 @@ def study_order_text(f, described):
 
 
 def family_lines(f, described):
-    labels = {d["experiment"]: d.get("regularizer") or "" for d in described}
     head = f"### {f.title}: {f.protocol}, {HEAD_LABEL[f.head]}"
     mde = (f"MDE {f.mde:.1f} points (pooled paired SD {f.sd:.1f} points, n = {f.n})"
            if math.isfinite(f.mde) else "MDE: - (no comparison with 2 or more paired seeds)")
     data = "" if f.judged else " Data: a generated stand-in, so numbers only, no verdicts."
-    table = comparison_table(f, labels)
+    table = comparison_table(f, described)
     return [head, "", f"Baseline: {baseline_of(described)}. {mde}.{data}", "",
             to_markdown(table) if len(table) else "(no comparison)", "",
             f"Ranking (rank: experiment (mean accuracy %)): {ranking_text(f)}", "",
@@ -198,10 +200,11 @@ def write_conclusions(runs_csv, tables, protocols, seeds, out_md, out_html, out_
     md = ["# Which of the seed study's conclusions hold", "", *sum(([p, ""] for p in intro), [])]
     body = "".join(f"<p>{html.escape(p.replace('**', ''))}</p>" for p in intro)
     for f in fams:
-        lines = family_lines(f, tables[f.table]["experiments"])
+        described = tables[f.table]["experiments"]
+        lines = family_lines(f, described)
         md += lines
         body += f"<h3>{html.escape(lines[0][4:])}</h3><p>{html.escape(lines[2])}</p>"
-        body += html_table(comparison_table(f, {}))
+        body += html_table(comparison_table(f, described))
         body += "".join(f"<p>{html.escape(x)}</p>" for x in (lines[6], lines[8]))
     write_text(out_md, "\n".join(md))
     write_text(out_html, html_page("Which of the seed study's conclusions hold", body))
