@@ -32,9 +32,12 @@ TABLES = ["table1_flowers_mlp", "table2_flowers_cnn", "table3_office31_cnn"]
 
 
 def snakemake(workdir, *args, config=None, timeout=600):
+    """Without the caller's PYTHONPATH: the jobs must find this checkout's package
+    themselves (an installed regstudy elsewhere must not stand in for it)."""
     cmd = [SNAKEMAKE, "-s", str(SNAKEFILE), "-d", str(workdir), "--cores", "2",
            "--configfile", str(config or workdir / "config.yaml"), *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return r, r.stdout + r.stderr
 
 
