@@ -41,6 +41,19 @@ def test_default_configs_are_valid(config):
     assert cc.config_problems(study, schema=SCHEMA) == []
 
 
+def test_seeds10_is_the_flowers_matrix_over_ten_seeds(config):
+    from snakemake.utils import update_config
+
+    for overlay in ("config/study.yaml", "config/seeds10.yaml"):
+        update_config(config, cc.load_yaml_strict(ROOT / overlay))
+    assert cc.config_problems(config, schema=SCHEMA) == []
+    assert config["seeds"] == list(range(1, 11)) and config["image_size"] == 96
+    assert config["protocols"] == ["reference", "corrected"]
+    assert cc.table_names(config) == ["table1_flowers_mlp", "table2_flowers_cnn"]
+    assert cc.datasets_used(config) == ["flowers"]
+    assert len(cc.selected_experiments(config)) == 9
+
+
 def test_default_matrix_is_the_seed_study(config):
     exps = config["experiments"]
     assert len(exps) == 13 and config["protocols"] == ["reference", "corrected"]
@@ -137,6 +150,8 @@ def test_image_size_that_no_cnn_fits(config):
     ("seeds", [], "seeds: must be a non-empty list"),
     ("image_size", 0, "image_size: must be an integer >= 4"),
     ("flowers_dir", "/no/such/folder", "flowers_dir: no such directory: '/no/such/folder'"),
+    ("statistics", {"equivalence_margin": 0}, "statistics.equivalence_margin: 0 is outside (0, inf)"),
+    ("statistics", {"margin": 2}, "statistics.margin: unknown key"),
 ])
 def test_top_level_values(config, key, value, expected):
     config[key] = value
@@ -152,6 +167,28 @@ def test_training_values(config):
         "experiments.flowers_mlp.epochs: must be an integer >= 1, got 0",
         "experiments.flowers_mlp_l1_0.1.l1: -0.1 is outside [0, inf)",
     ]
+
+
+@pytest.mark.parametrize("value", [0, -5, 2.5, "all"])
+def test_eval_train_size_must_be_a_positive_int(config, value):
+    config["training"]["eval_train_size"] = value
+    assert one(config) == f"training.eval_train_size: must be an integer >= 1, got {value!r}"
+    assert any(m.startswith("training.eval_train_size") for m in cc.schema_problems(config, SCHEMA))
+
+
+def test_equivalence_margin_default_and_override(config):
+    assert cc.equivalence_margin(config) == 2.0
+    del config["statistics"]
+    assert problems(config) == [] and cc.equivalence_margin(config) == 2.0
+    config["statistics"] = {"equivalence_margin": 1.5}
+    assert problems(config) == [] and cc.equivalence_margin(config) == 1.5
+
+
+def test_eval_train_size_reaches_the_runs(config):
+    assert cc.run_settings(config, "flowers_mlp")["eval_train_size"] == 500
+    config["training"]["eval_train_size"] = 200
+    assert problems(config) == []
+    assert cc.run_settings(config, "flowers_cnn2")["eval_train_size"] == 200
 
 
 def test_unknown_key_is_a_typo(config):

@@ -160,3 +160,20 @@ def test_write_is_atomic(tmp_path, tree, monkeypatch):
 def test_out_must_be_npz(tmp_path, tree):
     with pytest.raises(ValueError, match=r"\.npz"):
         _prep(tree, tmp_path / "cache.bin")
+
+
+def test_manifest_says_whether_the_data_is_a_stand_in(tmp_path, tree):
+    """The tables judge no stand-in: the manifest records it (and a manifest written
+    before the flag still tells, by the synth marker it ignored)."""
+    from pipeline.data.manifest import is_standin
+    from pipeline.data.synth import synthesize
+
+    _prep(tree, tmp_path / "real.npz")
+    real = json.loads(manifest_path(tmp_path / "real.npz").read_text())
+    assert real["standin"] is False and not is_standin(real)
+    synthesize("flowers", tmp_path / "synth", per_class=1, size=8, workers=1, log=lambda _: None)
+    _prep(tmp_path / "synth", tmp_path / "synth.npz")
+    fake = json.loads(manifest_path(tmp_path / "synth.npz").read_text())
+    assert fake["standin"] is True and is_standin(fake)
+    del fake["standin"]
+    assert is_standin(fake)

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline.engine.nets import NAMED_NETS
@@ -142,3 +143,61 @@ def test_evaluation_is_deterministic_with_dropout_and_noise(toy):
     np.testing.assert_array_equal(a, net.predict_logits(x))
     train_out, _ = net.forward(net.to_input(x), train=True, rng=np.random.default_rng(1))
     assert not np.allclose(train_out, a)
+
+
+def _rebuild(s, run_dir):
+    """A trainer holding a finished run's parameters, and the run's curve images."""
+    from pipeline.data.cache import load_cache
+    from pipeline.data.split import reference_split
+    from pipeline.engine.config import parse_hidden
+    from pipeline.engine.network import Network
+    from pipeline.engine.protocol import resolve
+    from pipeline.train.run import curve_subset
+    from pipeline.train.streams import make_streams
+    from pipeline.train.trainer import Trainer
+
+    q = resolve(s.protocol)
+    cache = load_cache(s.data)
+    x, y = cache["x"], cache["y"]
+    tr, va, _ = reference_split(cache.n, make_streams(s.seed, q["rng"])["split"])
+    net = Network(parse_hidden(s.net), x.shape[1:], cache.head_sizes, bn_backward=q["bn_backward"],
+                  bn_debias=q["bn_running_stats"] == "debiased")
+    with np.load(run_dir / "params.npz") as z:
+        net.load_state_arrays({k: z[k] for k in z.files})
+    trainer = Trainer(net, q, train_images=x[np.sort(tr)])
+    ci = curve_subset(s.seed, tr, s.eval_train_size)
+    return trainer, (x[ci], y[ci]), (x[va], y[va])
+
+
+@pytest.mark.parametrize("protocol", ["reference", "corrected"])
+def test_clean_curves_are_evaluation_mode(toy, tmp_path, protocol):
+    """The eval_* columns exist for both protocols and are evaluation-mode numbers: two
+    evaluations of the final parameters (dropout and noise would differ in training mode)
+    give each other's and the last history row's values exactly."""
+    s = RunSettings(data=toy, net=NAMED_NETS["cnn2"][:3] + [["noise", {"std": 0.3}]],
+                    epochs=2, seed=3, protocol=protocol, eval_train_size=50)
+    m = run(s, tmp_path, log=quiet)
+    h = pd.read_csv(tmp_path / "history.csv")
+    cols = ["eval_train_loss", "eval_train_acc", "eval_val_loss", "eval_val_acc"]
+    assert set(cols) <= set(h.columns) and h[cols].notna().all().all()
+    assert m["eval_train_size"] == 50
+    trainer, train_part, val_part = _rebuild(s, tmp_path)
+    for part, name, chunk in ((train_part, "train", s.batch_size), (val_part, "val", 200)):
+        loss, acc, _ = trainer.evaluate(*part, chunk=chunk)
+        again = trainer.evaluate(*part, chunk=chunk)
+        assert (loss, acc) == again[:2]
+        assert loss == h[f"eval_{name}_loss"].iloc[-1] and acc[0] == h[f"eval_{name}_acc"].iloc[-1]
+    trainer.close()
+    if protocol == "corrected":    # validation on the whole split: the same pass
+        assert (h["val_acc"] == h["eval_val_acc"]).all()
+
+
+def test_curve_subset_does_not_perturb_training(toy, tmp_path):
+    """The subset has its own stream: its size changes no training number."""
+    kw = dict(data=toy, net=NAMED_NETS["cnn2"][:3], epochs=2, seed=4, protocol="reference")
+    run(RunSettings(eval_train_size=20, **kw), tmp_path / "a", log=quiet)
+    run(RunSettings(eval_train_size=300, **kw), tmp_path / "b", log=quiet)
+    a, b = (pd.read_csv(tmp_path / d / "history.csv") for d in "ab")
+    same = ["cost", "data_loss", "penalty", "train_acc", "val_acc", "eval_val_loss", "eval_val_acc"]
+    pd.testing.assert_frame_equal(a[same], b[same])
+    assert not a["eval_train_loss"].equals(b["eval_train_loss"])

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import provenance
-from pipeline.study import tables
+from pipeline.study import conclusions
 
 ENV = {"python": "CPython 3.11.7", "platform": "Linux-6.1-x86_64-with-glibc2.36",
        "machine": "x86_64", "numpy": "2.4.6", "scipy": "1.17.1", "pandas": "3.1.1",
@@ -53,7 +53,7 @@ def test_summary_md_shows_the_environment(tmp_path):
     (tmp_path / "t.md").write_text("## Table\n")
     (tmp_path / "c.md").write_text("# Which conclusions hold\n")
     out = tmp_path / "summary.md"
-    tables.write_summary([tmp_path / "t.md"], tmp_path / "c.md", ["corrected"], [1], "0.1.0+x",
+    conclusions.write_summary([tmp_path / "t.md"], tmp_path / "c.md", ["corrected"], [1], "0.1.0+x",
                          {"image_size": 12, "training": {"epochs": 2}}, out,
                          metrics=[{"environment": ENV}])
     lines = out.read_text().splitlines()

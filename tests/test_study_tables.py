@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.study import figures, runstats, tables
-from pipeline.study.fakes import make_cache, make_run
+from pipeline.study import conclusions, figures, runs as runs_mod, runstats, tables
+from fakes import make_cache, make_run
 
 PROTOCOLS = ["reference", "corrected"]
 SEEDS = [1, 2, 3]
@@ -43,10 +43,10 @@ def study(tmp_path_factory):
     metrics = sorted(str(p) for p in runs_dir.glob("*/*/seed*/metrics.json"))
     hist = sorted(str(p) for p in runs_dir.glob("*/*/seed*/history.csv"))
     stats = sorted(str(p) for p in runs_dir.glob("*/*/seed*/stats.json"))
-    run_table = tables.collect_runs(metrics, hist, stats, DESCRIBED)
-    tables.write_csv(run_table, root / "runs.csv")
-    summary = tables.summarize(run_table, DESCRIBED)
-    tables.write_csv(summary, root / "summary.csv")
+    run_table = runs_mod.collect_runs(metrics, hist, stats, DESCRIBED)
+    runs_mod.write_csv(run_table, root / "runs.csv")
+    summary = runs_mod.summarize(run_table, DESCRIBED)
+    runs_mod.write_csv(summary, root / "summary.csv")
     return root, run_table, summary
 
 
@@ -91,10 +91,11 @@ def test_summary_mean_std_over_seeds(study):
     assert b["acc_mean"] == pytest.approx(0.52) and b["acc_std"] == pytest.approx(0.02)
     assert b["n_ok"] == 3 and b["n_diverged"] == 0 and b["seeds"] == "1 2 3"
     r = S.loc[("reg", "corrected")]
-    assert r["n_ok"] == 2 and r["n_diverged"] == 1
+    assert r["n_ok"] == 2 and r["n_diverged"] == 1 and r["not_ok"] == "1/3 diverged"
     assert r["acc_mean"] == pytest.approx(0.31)  # seeds 1 and 3 only
     a = S.loc[("allbad", "reference")]
     assert a["n_ok"] == 0 and a["n_diverged"] == 3 and math.isnan(a["acc_mean"])
+    assert a["not_ok"] == "diverged (3/3)" and b["not_ok"] == ""
     o = S.loc[("o_noise", "corrected")]
     assert o["acc_object_mean"] == pytest.approx(0.41) and o["acc_domain_std"] == pytest.approx(0)
 
@@ -103,9 +104,13 @@ def test_study_table_marks_diverged_and_shows_seed_study(study, tmp_path):
     root, _, _ = study
     t1 = [d for d in DESCRIBED if d["table"] == "t1"]
     nums, disp = tables.write_study_table(root / "summary.csv", t1, PROTOCOLS, "Table 1",
-                                          tmp_path / "t1.csv", tmp_path / "t1.md", tmp_path / "t1.html")
+                                          tmp_path / "t1.csv", tmp_path / "t1.md", tmp_path / "t1.html",
+                                          runs_csv=root / "runs.csv")
     md = (tmp_path / "t1.md").read_text()
     assert md.startswith("## Table 1")
+    assert "train s" not in md and "train_seconds" not in nums.columns     # machine noise
+    assert "reg (corrected, seed 2): diverged - cost is nan" in md          # each bad run, its error
+    assert "STAND-IN" not in md
     assert "52.0 ± 2.0" in md                       # base, both protocols
     assert "31.1" in md and "192 (0.0%)" in md      # the seed study's numbers
     assert "31.0 ± 1.4 (1/3 diverged)" in md        # reg under corrected: seeds 1 and 3
@@ -115,7 +120,7 @@ def test_study_table_marks_diverged_and_shows_seed_study(study, tmp_path):
     assert row["test acc %: corrected"] == "40.0 ± 0.0"
     csv = pd.read_csv(tmp_path / "t1.csv").set_index("experiment")
     assert csv.loc["base", "reference_acc_mean"] == pytest.approx(52.0)
-    assert csv.loc["base", "study_acc"] == pytest.approx(31.1)
+    assert csv.loc["base", "study_accuracy"] == pytest.approx(31.1)
     assert csv.loc["reg", "corrected_status"] == "1/3 diverged"
     assert csv.loc["allbad", "reference_status"] == "diverged (3/3)"
     html = (tmp_path / "t1.html").read_text()
@@ -126,30 +131,36 @@ def test_office_table_domain_plus_object(study, tmp_path):
     root, _, _ = study
     t3 = [d for d in DESCRIBED if d["table"] == "t3"]
     _, disp = tables.write_study_table(root / "summary.csv", t3, PROTOCOLS, "Table 3",
-                                       tmp_path / "t3.csv", tmp_path / "t3.md", tmp_path / "t3.html")
+                                       tmp_path / "t3.csv", tmp_path / "t3.md", tmp_path / "t3.html",
+                                       standin=True)
     row = disp.set_index("experiment").loc["o_base"]
     assert row["test acc % (domain+object): seed study"] == "87.4+55.8"
-    assert row["test acc %: reference"] == "81.0 ± 1.0 + 50.0 ± 0.0"
+    assert row["test acc % (domain+object): reference"] == "81.0 ± 1.0 + 50.0 ± 0.0"
+    assert "GENERATED STAND-IN" in (tmp_path / "t3.md").read_text()
 
 
-def test_conclusions(study, tmp_path):
+def test_conclusions_page(study, tmp_path):
+    """Paired on seeds, stand-in Table 3 not judged, diverged runs excluded and named."""
     root, _, _ = study
-    rank, diffs = tables.write_conclusions(root / "summary.csv", root / "runs.csv", DESCRIBED,
-                                           {"t1": "Table 1", "t3": "Table 3"}, PROTOCOLS,
-                                           tmp_path / "c.md", tmp_path / "c.html")
-    d = diffs.set_index(["experiment", "protocol", "head"])
-    reg = d.loc[("reg", "reference", "acc")]
-    assert reg["diff_pts"] == pytest.approx(-21.0) and reg["verdict"] == "holds"
-    assert d.loc[("allbad", "reference", "acc")]["verdict"] == "diverged"
-    # o_noise: object accuracy lower than the baseline, as in the study (54.1 < 55.8)
-    assert d.loc[("o_noise", "reference", "acc_object")]["verdict"] == "holds"
-    # domain: the study says noise helps (+3.2), ours too (+9 pts, beyond 2 SE)
-    assert d.loc[("o_noise", "reference", "acc_domain")]["diff_pts"] == pytest.approx(9.0)
-    r = rank.set_index(["table", "protocol", "head"]).loc[("t1", "reference", "acc")]
-    assert r["study_best"] == "base" and r["best"] == "base" and r["best_agrees"]
-    assert "allbad" in r["diverged"]
+    spec = {"t1": {"title": "Table 1", "experiments": [d for d in DESCRIBED if d["table"] == "t1"]},
+            "t3": {"title": "Table 3", "experiments": [d for d in DESCRIBED if d["table"] == "t3"]}}
+    fams = conclusions.write_conclusions(root / "runs.csv", spec, PROTOCOLS, SEEDS, tmp_path / "c.md",
+                                         tmp_path / "c.html", tmp_path / "c.csv", standin={"office31"})
+    assert [(f.table, f.protocol, f.head) for f in fams] == [
+        ("t1", p, "acc") for p in PROTOCOLS] + [("t3", p, h) for p in PROTOCOLS
+                                                  for h in ("acc_domain", "acc_object")]
+    c = pd.read_csv(tmp_path / "c.csv").set_index(["table", "protocol", "head", "experiment"]).sort_index()
+    reg = c.loc[("t1", "corrected", "acc", "reg")]
+    # seeds 1 and 3 (seed 2 diverged): base 50, 54; reg 30, 32 -> differences -20, -22
+    assert reg["n"] == 2 and reg["diff"] == pytest.approx(-21.0) and reg["sd"] == pytest.approx(math.sqrt(2), rel=1e-5)
+    assert reg["excluded"] == "reg seed 2: diverged"
+    assert c.loc[("t1", "reference", "acc", "allbad"), "verdict"] == "too few pairs (n=0)"
+    assert (c.loc["t3", "verdict"] == conclusions.NOT_JUDGED).all()
+    assert not c.loc["t3", "judged"].any() and c.loc["t1", "judged"].all()
     md = (tmp_path / "c.md").read_text()
-    assert "## Table 1" in md and "| holds |" in md and "| reversed |" not in md
+    assert "### Table 1: reference, test accuracy" in md and "±2 points" in md
+    t3 = md[md.index("### Table 3"):]
+    assert "stand-in: not judged" in t3 and "| holds |" not in t3 and "| reversed |" not in t3
 
 
 def _png_size(path):
@@ -184,3 +195,26 @@ def test_figures(study, tmp_path):
         figures.draw(kind, inputs, desc, out=out, title="T", protocols=PROTOCOLS)
         h, w, _ = _png_size(out)
         assert h > 200 and w > 300, (kind, h, w)
+
+
+def test_curves_show_the_evaluation_mode_gap(study, tmp_path):
+    """The gap panel is eval_train_acc - eval_val_acc (the fakes: 0.2 at every epoch),
+    not the reported train_acc - val_acc (the fakes: -0.01 or so); a run without the
+    evaluation-mode columns is named, not drawn from the reported ones."""
+    root, _, _ = study
+    runs_dir = root / "results" / "runs"
+    glob = lambda pat: sorted(str(p) for p in runs_dir.glob(pat))  # noqa: E731
+    t3 = [d for d in DESCRIBED if d["table"] == "t3"]
+    gaps = figures.training_curves(glob("*/o_*/seed*/history.csv"), glob("*/o_*/seed*/metrics.json"),
+                                   t3, tmp_path / "c.png", "T")
+    assert set(gaps) == {(e, p, h) for e in ("o_base", "o_noise") for p in PROTOCOLS
+                         for h in ("domain", "object")}
+    for g in gaps.values():
+        assert list(g.index) == [1, 2, 3] and np.allclose(g.values, 0.2)
+    legacy = tmp_path / "results" / "runs" / "reference" / "base" / "seed1" / "history.csv"
+    legacy.parent.mkdir(parents=True)
+    h = pd.read_csv(glob("reference/base/seed1/history.csv")[0])
+    h.drop(columns=[c for c in h.columns if c.startswith("eval_") and c != "eval_seconds"]).to_csv(
+        legacy, index=False)
+    t1 = [d for d in DESCRIBED if d["experiment"] == "base"]
+    assert figures.training_curves([str(legacy)], [], t1, tmp_path / "o.png", "T") == {}

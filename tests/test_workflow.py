@@ -32,9 +32,12 @@ TABLES = ["table1_flowers_mlp", "table2_flowers_cnn", "table3_office31_cnn"]
 
 
 def snakemake(workdir, *args, config=None, timeout=600):
+    """Without the caller's PYTHONPATH: the jobs must find this checkout's package
+    themselves (an installed regstudy elsewhere must not stand in for it)."""
     cmd = [SNAKEMAKE, "-s", str(SNAKEFILE), "-d", str(workdir), "--cores", "2",
            "--configfile", str(config or workdir / "config.yaml"), *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return r, r.stdout + r.stderr
 
 
@@ -117,6 +120,12 @@ def test_runs_and_metrics(study):
     assert m["net"] and m["status"] == "ok"
     h = pd.read_csv(study / "results/runs/corrected/flowers_cnn2/seed2/history.csv")
     assert list(h.epoch) == [1, 2] and h.train_acc.between(0, 1).all()
+    # the clean curves, both protocols: evaluation mode on the training subset and validation
+    for p in PROTOCOLS:
+        h = pd.read_csv(study / f"results/runs/{p}/office31_cnn4/seed1/history.csv")
+        for col in ("eval_train_acc_domain", "eval_train_acc_object", "eval_val_acc_object"):
+            assert h[col].between(0, 1).all(), (p, col)
+        assert (h.eval_train_loss > 0).all() and (h.eval_val_loss > 0).all()
     s = json.loads((study / "results/runs/reference/flowers_mlp/seed1/stats.json").read_text())
     assert s["count"] == mlp.param_count and len(s["histogram"]["density"]) == 100
     assert s["std"] == pytest.approx(math.sqrt(s["var"]))
@@ -142,6 +151,10 @@ def test_summary_and_tables(study):
     assert "89.4+39.0" in t3 and " + " in t3
     concl = (study / "results/tables/conclusions.md").read_text()
     assert "## Table 1" in concl and "flowers_mlp_diverge" in concl
+    # every data set of the tiny config is a generated stand-in: numbers, no verdicts
+    c = pd.read_csv(study / "results/tables/conclusions.csv")
+    assert len(c) and (c.verdict == "stand-in: not judged").all() and not c.judged.any()
+    assert "GENERATED STAND-IN" in md
     summary_md = (study / "results/summary.md").read_text()
     assert summary_md.count("\n## Table") == 3 and "engine version" in summary_md
 

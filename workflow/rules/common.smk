@@ -157,6 +157,7 @@ def all_outputs():
         "results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "html"]
     )
     out += ["results/tables/conclusions.md", "results/tables/conclusions.html"]
+    out += ["results/tables/conclusions.csv"]
     out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]
     out += ["results/description.json", "results/description.md"]  # report.smk

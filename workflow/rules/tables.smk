@@ -1,4 +1,6 @@
-# Stage 4: aggregation over seeds and the study's tables, both protocols side by side.
+# Stage 4: aggregation over seeds, the study's tables (both protocols side by side) and
+# the conclusions (paired statistics per table x protocol x head; a table on a generated
+# stand-in, as its cache manifest says, gets no verdict).
 
 
 rule collect_runs:
@@ -38,7 +40,9 @@ rule study_tables:
     input:
         summary="results/tables/summary.csv",
         runs="results/tables/runs.csv",
-        metrics=runs("metrics.json"),  # the environment of the runs, for summary.md
+        # the environment of the runs, for summary.md (failed runs have none)
+        metrics=waited_for(runs("metrics.json")),
+        manifests=expand("results/data/{dataset}.manifest.json", dataset=DATASETS),
     output:
         csv=expand("results/tables/{table}.csv", table=TABLES),
         md=expand("results/tables/{table}.md", table=TABLES),
@@ -53,6 +57,7 @@ rule study_tables:
             for table in TABLES
         ],
         conclusions_md="results/tables/conclusions.md",
+        conclusions_csv="results/tables/conclusions.csv",
         conclusions_html=report(
             "results/tables/conclusions.html",
             caption="../report/conclusions.rst",
@@ -89,6 +94,7 @@ rule study_tables:
         ),
         protocols=PROTOCOLS,
         seeds=SEEDS,
+        margin=cc.equivalence_margin(config),
         engine=ENGINE_VERSION,
         settings=json.dumps(
             {

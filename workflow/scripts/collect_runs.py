@@ -10,13 +10,13 @@ from pipeline.study.jobenv import log_to, pin_threads
 
 pin_threads(snakemake.threads)
 with log_to(snakemake.log[0]):
-    from pipeline.study import failures, tables
+    from pipeline.study import failures, runs
 
     described = json.loads(snakemake.params.experiments)
-    run_table = tables.collect_runs(
+    run_table = runs.collect_runs(
         snakemake.input.metrics, snakemake.input.history, snakemake.input.stats, described
     )
     # runs whose training job failed (disk full, out of memory...): status "failed" + error
     run_table = failures.with_failures(run_table, snakemake.input.failures, described)
-    tables.write_csv(run_table, snakemake.output.runs)
-    tables.write_csv(tables.summarize(run_table, described), snakemake.output.summary)
+    runs.write_csv(run_table, snakemake.output.runs)
+    runs.write_csv(runs.summarize(run_table, described), snakemake.output.summary)

@@ -19,7 +19,7 @@ with log_to(snakemake.log[0]):
     figures.predictions(list(i.predictions), first, list(i.data), described, o.predictions,
                         p.title, samples=int(p.samples))
     # the table's own runs, so that a figure of one table does not wait on the others
-    from pipeline.study import tables
+    from pipeline.study import runs
 
-    summary = tables.summarize(tables.collect_runs(list(i.metrics), [], [], described), described)
+    summary = runs.summarize(runs.collect_runs(list(i.metrics), [], [], described), described)
     figures.accuracy_chart(summary, described, list(p.protocols), o.accuracy, p.title)

@@ -1,5 +1,5 @@
 # The study's tables (our protocols beside the seed study's single run), the conclusions
-# check and the one-page summary.
+# (paired statistics; no verdict on a generated stand-in) and the one-page summary.
 import sys
 from pathlib import Path
 
@@ -10,25 +10,29 @@ from pipeline.study.jobenv import log_to, pin_threads
 
 pin_threads(snakemake.threads)
 with log_to(snakemake.log[0]):
-    from pipeline.study import tables
+    from pipeline.data.manifest import is_standin
+    from pipeline.study import conclusions, tables
 
     spec = json.loads(snakemake.params.tables)
     protocols = list(snakemake.params.protocols)
-    described = []
+    manifests = [json.loads(Path(p).read_text()) for p in snakemake.input.manifests]
+    standin = {m["dataset"] for m in manifests if is_standin(m)}
+    print(f"generated stand-ins (not judged): {sorted(standin) or 'none'}")
     for (name, t), csv, md, html in zip(spec.items(), snakemake.output.csv, snakemake.output.md,
                                         snakemake.output.html):
         assert Path(csv).stem == name, (csv, name)
-        tables.write_study_table(snakemake.input.summary, t["experiments"], protocols, t["title"],
-                                 csv, md, html)
-        described += t["experiments"]
-    tables.write_conclusions(
-        summary_csv=snakemake.input.summary, runs_csv=snakemake.input.runs, described=described,
-        titles={n: t["title"] for n, t in spec.items()}, protocols=protocols,
+        tables.write_study_table(
+            snakemake.input.summary, t["experiments"], protocols, t["title"], csv, md, html,
+            runs_csv=snakemake.input.runs,
+            standin=any(d["dataset"] in standin for d in t["experiments"]))
+    conclusions.write_conclusions(
+        snakemake.input.runs, spec, protocols, list(snakemake.params.seeds),
         out_md=snakemake.output.conclusions_md, out_html=snakemake.output.conclusions_html,
-    )
-    tables.write_summary(
+        out_csv=snakemake.output.conclusions_csv, standin=standin,
+        margin=float(snakemake.params.margin))
+    conclusions.write_summary(
         table_mds=list(snakemake.output.md), conclusions_md=snakemake.output.conclusions_md,
         protocols=protocols, seeds=list(snakemake.params.seeds), engine=snakemake.params.engine,
-        settings=snakemake.params.settings, out=snakemake.output.summary_md,
+        settings=snakemake.params.settings, out=snakemake.output.summary_md, standin=standin,
         metrics=list(snakemake.input.metrics),
     )

@@ -45,6 +45,7 @@ args = [
     "--l1", repr(s["l1"]), "--l2", repr(s["l2"]),
     "--experiment", snakemake.wildcards.experiment,
     "--report", s["report"],
+    "--eval-train-size", s["eval_train_size"],
     "--threads", 1,
     "--on-divergence", "record",
     "--dtype", s.get("dtype", "float32"),

@@ -8,6 +8,8 @@ from pathlib import Path
 from pipeline import atomic
 
 MANIFEST_FORMAT = 1
+# Written by `regstudy synth` at the root of a generated stand-in (pipeline.data.synth).
+STANDIN_MARKER = "SYNTHETIC.json"
 
 
 def manifest_path(cache_path):
@@ -30,3 +32,12 @@ def read_manifest(cache_path):
     except (OSError, ValueError):
         return None
     return m if isinstance(m, dict) and m.get("format") == MANIFEST_FORMAT else None
+
+
+def is_standin(manifest):
+    """Whether the cache was made from a generated stand-in: the manifest's `standin`
+    flag, or for a manifest written before the flag, the synth marker among the files
+    it ignored at the root."""
+    if "standin" in manifest:
+        return bool(manifest["standin"])
+    return any(i.get("path") == STANDIN_MARKER for i in manifest.get("ignored", []))

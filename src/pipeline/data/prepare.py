@@ -20,7 +20,7 @@ from .decode import decode_files, default_workers, hash_files
 from .errors import CacheError, DataError
 from .images import DEFAULT_RESAMPLE, check_jpeg_quality, parse_size, resample_filter
 from .layouts import LAYOUTS, discover
-from .manifest import manifest_path, read_manifest, write_manifest
+from .manifest import STANDIN_MARKER, manifest_path, read_manifest, write_manifest
 
 _SHOW_SKIPPED = 20   # console lines; the manifest lists all
 
@@ -74,6 +74,7 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, jpeg_qual
     folders = _folder_counts(src.folders, dec.ok)
     manifest = {
         "status": "ok", **settings, "root": str(src.root.resolve()),
+        "standin": (src.root / STANDIN_MARKER).is_file(),   # a generated stand-in?
         "layout": LAYOUTS[dataset], "pillow": PIL.__version__,
         "n_images": int(dec.ok.sum()), "n_skipped": len(skipped), "n_ignored": len(src.ignored),
         "counts": _counts(src, dec.ok), "folders": folders,

@@ -23,11 +23,12 @@ from pipeline import __version__
 
 from .decode import default_workers
 from .errors import DataError
+from .manifest import STANDIN_MARKER
 from .synth_flowers import CLASSES as FLOWER_CLASSES, draw_flower
 from .synth_office31 import DOMAIN_COUNTS, DOMAINS, OBJECTS, draw_office
 
 FLOWERS_COUNTS = {"daisy": 764, "dandelion": 1052, "rose": 784, "sunflower": 733, "tulip": 984}
-MARKER = "SYNTHETIC.json"    # written at the root; marks a folder this command may replace
+MARKER = STANDIN_MARKER      # written at the root; marks a folder this command may replace
 FLOWERS_QUALITY = 90
 _SERIAL_BELOW = 300          # images; a process pool costs more than it saves below this
 

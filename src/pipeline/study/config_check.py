@@ -41,10 +41,13 @@ ALLOW_EVEN_KERNELS = False
 
 TOP_KEYS = {
     "flowers_dir", "office31_dir", "image_size", "standin", "protocols", "seeds", "select",
-    "training", "resources", "tables", "experiments", "resample", "jpeg_quality",
+    "training", "resources", "tables", "experiments", "resample", "jpeg_quality", "statistics",
 }
-TOP_REQUIRED = TOP_KEYS - {"select", "resample", "jpeg_quality"}
-TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "dtype"}
+TOP_REQUIRED = TOP_KEYS - {"select", "resample", "jpeg_quality", "statistics"}
+STATISTICS_KEYS = {"equivalence_margin"}
+EQUIVALENCE_MARGIN = 2.0
+TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "dtype",
+                 "eval_train_size"}
 DTYPES = ("float32", "float64")
 TRAINING_REQUIRED = ("epochs", "batch_size", "learning_rate")
 RESOURCE_STAGES = ("train", "prepare", "default")
@@ -436,6 +439,12 @@ def config_problems(config, files=(), schema=None):
         _check_run_settings(col, c["training"], "training")
         if "report" in c["training"]:
             col.posint(c["training"]["report"], "training.report", 0)
+        if "eval_train_size" in c["training"]:
+            col.posint(c["training"]["eval_train_size"], "training.eval_train_size")
+    if "statistics" in c and col.mapping(c["statistics"], "statistics", (), STATISTICS_KEYS):
+        if "equivalence_margin" in c["statistics"]:
+            col.number(c["statistics"]["equivalence_margin"], "statistics.equivalence_margin",
+                       0, lo_open=True)
     if "resources" in c and col.mapping(c["resources"], "resources", RESOURCE_STAGES, set(RESOURCE_STAGES)):
         for st in RESOURCE_STAGES:
             r = c["resources"].get(st)
@@ -598,6 +607,11 @@ def table_names(config):
     return names
 
 
+def equivalence_margin(config):
+    """Points within which a paired difference counts as no effect (conclusions)."""
+    return float((config.get("statistics") or {}).get("equivalence_margin", EQUIVALENCE_MARGIN))
+
+
 def table_title(config, table):
     return config["tables"].get(table, "Other experiments")
 
@@ -637,6 +651,7 @@ def run_settings(config, name):
         "batch_size": int(exp.get("batch_size", tr["batch_size"])),
         "learning_rate": float(exp.get("learning_rate", tr["learning_rate"])),
         "report": int(tr.get("report", 2)),
+        "eval_train_size": int(tr.get("eval_train_size", 500)),
         "quirks": {k: quirks[k] for k in sorted(quirks)},
     }
     dtype = exp.get("dtype", tr.get("dtype", "float32"))

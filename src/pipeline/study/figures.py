@@ -1,7 +1,8 @@
 """The study's figures, one of each kind per table:
 
-* ``curves``: train (solid) and validation (dashed) accuracy per epoch, mean over seeds
-  with the min-max band, one panel per experiment, one colour per protocol;
+* ``curves``: evaluation-mode accuracy per epoch on a fixed training subset (solid) and
+  the validation split (dashed), and below it the train - validation gap; mean over
+  seeds with the min-max band, one panel pair per experiment, one colour per protocol;
 * ``histograms``: the weight/kernel histogram as the reference draws it (100 bins,
   density, x in [-0.2, 0.2], y in [0, 20], mu and sigma written on it), one row per
   experiment, one column per protocol (first seed);
@@ -13,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import matplotlib
@@ -23,102 +23,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline.atomic import atomic_path  # noqa: E402
-from pipeline.study.tables import HEAD_ORDER, run_key  # noqa: E402
+from pipeline.study.curves import training_curves  # noqa: E402
+from pipeline.study.plotting import by_run, color, protocols_of, save  # noqa: E402
+from pipeline.study.runs import read_summary  # noqa: E402
 
-PROTOCOL_COLORS = {"reference": "tab:blue", "corrected": "tab:orange"}
 STUDY_COLOR = "0.55"
-DPI = 100
-
-
-def _color(protocol, i=0):
-    return PROTOCOL_COLORS.get(protocol, f"C{i + 2}")
-
-
-def _save(fig, out):
-    with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-
-
-def _by_run(paths):
-    """{(protocol, experiment, seed): path}"""
-    return {run_key(p): p for p in paths}
-
-
-def _protocols_of(keys):
-    seen = []
-    for p, _, _ in sorted(keys, key=lambda k: (k[0] != "reference", k[0])):
-        if p not in seen:
-            seen.append(p)
-    return seen
-
-
-def _grid(n, ncols):
-    ncols = max(1, min(ncols, n))
-    return math.ceil(n / ncols), ncols
 
 
 # ---------------------------------------------------------------------------------------
 
 
-def training_curves(history_paths, metrics_paths, described, out, title):
-    runs = _by_run(history_paths)
-    status = {}
-    for k, p in _by_run(metrics_paths).items():
-        status[k] = json.loads(Path(p).read_text()).get("status", "ok")
-    protocols = _protocols_of(runs)
-    names = [d["experiment"] for d in described]
-    nrows, ncols = _grid(len(names), 3)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.3 * nrows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
-        notes = []
-        for i, p in enumerate(protocols):
-            frames = []
-            for (pp, e, seed), path in runs.items():
-                if pp == p and e == name:
-                    h = pd.read_csv(path)
-                    h["seed"] = seed
-                    frames.append(h)
-                    if status.get((pp, e, seed), "ok") != "ok":
-                        notes.append(f"{p} seed {seed}: {status[(pp, e, seed)]}")
-            if not frames:
-                continue
-            h = pd.concat(frames, ignore_index=True)
-            heads = [c[len("train_acc_"):] for c in h.columns if c.startswith("train_acc_")]
-            series = ([("train_acc", "val_acc", "")] if "train_acc" in h.columns else
-                      [(f"train_acc_{hd}", f"val_acc_{hd}", hd) for hd in
-                       sorted(heads, key=lambda x: HEAD_ORDER.index(x) if x in HEAD_ORDER else 9)])
-            for j, (tr, va, hd) in enumerate(series):
-                alpha = 1.0 if j == len(series) - 1 else 0.45
-                g = h.groupby("epoch")
-                for col, ls, kind in ((tr, "-", "train"), (va, "--", "val")):
-                    mean, lo, hi = g[col].mean(), g[col].min(), g[col].max()
-                    label = f"{p} {kind}" + (f" ({hd})" if hd else "")
-                    ax.plot(mean.index, mean.values, ls, color=_color(p, i), alpha=alpha,
-                            marker="o" if hd == "domain" else None, ms=3, label=label)
-                    ax.fill_between(mean.index, lo.values, hi.values, color=_color(p, i),
-                                    alpha=0.12 * alpha, lw=0)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy")
-        ax.set_ylim(0, 1)
-        ax.grid(True, alpha=0.3)
-        if notes:
-            ax.text(0.02, 0.02, "\n".join(notes[:4]), transform=ax.transAxes, fontsize=7,
-                    color="red", va="bottom")
-        ax.legend(fontsize=6, loc="upper left")
-    for ax in list(axes.flat)[len(names):]:
-        ax.axis("off")
-    fig.suptitle(f"{title}: training curves (train solid, validation dashed; mean over seeds, "
-                 "band min-max)", fontsize=11)
-    fig.tight_layout()
-    _save(fig, out)
-
-
 def histograms(stats_paths, described, out, title):
-    runs = _by_run(stats_paths)
-    protocols = _protocols_of(runs)
+    runs = by_run(stats_paths)
+    protocols = protocols_of(runs)
     names = [d["experiment"] for d in described]
     fig, axes = plt.subplots(len(names), max(1, len(protocols)),
                              figsize=(4.2 * max(1, len(protocols)), 2.9 * len(names)), squeeze=False)
@@ -149,7 +66,7 @@ def histograms(stats_paths, described, out, title):
                 ax.text(-0.19, 17.5, s["status"], color="red", fontsize=10)
     fig.suptitle(f"{title}: weights and kernels (100 bins, density; x in [-0.2, 0.2])", fontsize=11)
     fig.tight_layout()
-    _save(fig, out)
+    save(fig, out)
 
 
 def _load_caches(paths):
@@ -166,10 +83,10 @@ def _load_caches(paths):
 
 
 def predictions(prediction_paths, metrics_paths, data_paths, described, out, title, samples=3):
-    runs = _by_run(prediction_paths)
-    mets = {k: json.loads(Path(p).read_text()) for k, p in _by_run(metrics_paths).items()}
+    runs = by_run(prediction_paths)
+    mets = {k: json.loads(Path(p).read_text()) for k, p in by_run(metrics_paths).items()}
     caches = _load_caches(data_paths)
-    protocols = _protocols_of(runs)
+    protocols = protocols_of(runs)
     rows = [(d, p) for d in described for p in protocols]
     ncols = 2 * samples
     fig, axes = plt.subplots(len(rows), ncols, figsize=(2.3 * ncols, 2.4 * len(rows)), squeeze=False,
@@ -221,13 +138,13 @@ def predictions(prediction_paths, metrics_paths, data_paths, described, out, tit
     fig.suptitle(f"{title}: sample test predictions (first seed): estimate:answer O/X; bars = "
                  "probabilities, green/red = estimate right/wrong, triangle = answer", fontsize=10)
     fig.tight_layout()
-    _save(fig, out)
+    save(fig, out)
 
 
 def accuracy_chart(summary, described, protocols, out, title):
     """`summary`: the frame of tables.summarize (or the path of summary.csv)."""
     if not isinstance(summary, pd.DataFrame):
-        summary = pd.read_csv(summary)
+        summary = read_summary(summary)
     S = summary.set_index(["experiment", "protocol"])
     names = [d["experiment"] for d in described]
     dual = any(d.get("dataset") == "office31" for d in described) or any(
@@ -252,10 +169,10 @@ def accuracy_chart(summary, described, protocols, out, title):
                     continue
                 means.append(100 * r[f"{col}_mean"] if pd.notna(r.get(f"{col}_mean")) else np.nan)
                 stds.append(100 * r[f"{col}_std"] if pd.notna(r.get(f"{col}_std")) else 0)
-                nd, nr = int(r["n_diverged"]), int(r["n_runs"])
-                labels.append("diverged" if nd and nd == nr else (f"{nd}/{nr} div." if nd else ""))
+                note = r.get("not_ok")
+                labels.append(note if isinstance(note, str) else "")
             xs = x - 0.4 + width * (i + 1.5)
-            ax.bar(xs, means, width, yerr=stds, capsize=3, color=_color(p, i),
+            ax.bar(xs, means, width, yerr=stds, capsize=3, color=color(p, i),
                    label=f"{p} (mean ± std over seeds)")
             for xx, m, lab in zip(xs, means, labels):
                 if lab:
@@ -271,7 +188,7 @@ def accuracy_chart(summary, described, protocols, out, title):
             ax.set_title(head)
     fig.suptitle(f"{title}: test accuracy", fontsize=11)
     fig.tight_layout()
-    _save(fig, out)
+    save(fig, out)
 
 
 def draw(kind, inputs, described, out, title, protocols=(), samples=3):

@@ -88,6 +88,11 @@ def register(sub):
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of parameters, activations and optimizer state (default "
                         "float32; the study computed in float64). Recorded in metrics.json")
+    p.add_argument("--eval-train-size", type=int, default=500,
+                   help="training images evaluated every epoch in evaluation mode, beside "
+                        "the whole validation split (history columns eval_*: the clean "
+                        "train-validation gap); a fixed subset drawn from the seed "
+                        "(default 500; all of the training split if it is smaller)")
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS threads per shard (default 1: the study's matrices are too "
                         "small to gain from more, and spinning BLAS threads slow runs down "
@@ -102,7 +107,8 @@ def main(args):
     from .run import RunDiverged, RunSettings, run
 
     for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
-                        ("--shards", 1 if args.shards is None else args.shards)):
+                        ("--shards", 1 if args.shards is None else args.shards),
+                        ("--eval-train-size", args.eval_train_size)):
         if value <= 0:
             print(f"error: {name} must be positive, got {value}", file=sys.stderr)
             return 2
@@ -112,7 +118,8 @@ def main(args):
             quirks=dict(args.quirk), seed=args.seed, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
             experiment=args.experiment or Path(args.out).name, report=args.report,
-            on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype)
+            on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype,
+            eval_train_size=args.eval_train_size)
         metrics = run(settings, args.out, log=lambda line: print(line, flush=True))
     except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.faults
         print(f"error: {exc}", file=sys.stderr)

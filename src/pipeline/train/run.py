@@ -5,6 +5,12 @@ split -> initialisation -> epochs (shuffle, steps, validation) -> test. After ev
 epoch the history and a checkpoint are written, so a killed run resumes from its last
 epoch and ends with exactly the metrics of an uninterrupted one. metrics.json is
 written last: its presence means the run is complete.
+
+Besides the protocol's own per-epoch numbers (training accuracy measured in training
+mode before each update; validation on the protocol's sample), every epoch evaluates
+the network in evaluation mode on a fixed subset of the training split and on the whole
+validation split (history columns eval_*): the clean train-validation gap. The subset
+comes from its own seeded stream, so the training streams draw exactly as before.
 """
 from __future__ import annotations
 
@@ -34,6 +40,10 @@ from .trainer import Diverged, Trainer
 
 SHOW_SAMPLES = 3
 DTYPES = ("float32", "float64")
+EVAL_TRAIN_SIZE = 500
+# Entropy word of the curve subset's stream ("curv"): distinct from every training
+# stream of the same seed, which are default_rng(seed) or SeedSequence(seed) children.
+CURVE_STREAM = 0x63757276
 
 
 @dataclass
@@ -53,24 +63,67 @@ class RunSettings:
     on_divergence: str = "fail"
     shards: int | None = None       # minibatch parts run in parallel; None: the net's default
     dtype: str = "float32"          # precision of parameters and activations (DTYPES)
+    eval_train_size: int = EVAL_TRAIN_SIZE   # training images of the evaluation-mode curves
 
 
 class RunDiverged(RuntimeError):
     pass
 
 
+def _acc_cols(prefix, heads):
+    return [prefix if len(heads) == 1 else f"{prefix}_{h}" for h in heads]
+
+
 def _history_csv(rows, heads):
     cols = ["epoch", "cost", "data_loss", "penalty"]
-    acc_cols = [f"{kind}_acc" if len(heads) == 1 else f"{kind}_acc_{h}"
-                for kind in ("train", "val") for h in heads]
+    acc_cols = _acc_cols("train_acc", heads) + _acc_cols("val_acc", heads)
+    eval_cols = [c for split in ("train", "val")
+                 for c in [f"eval_{split}_loss", *_acc_cols(f"eval_{split}_acc", heads)]]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols + acc_cols + ["train_seconds", "eval_seconds"])
+    w.writerow(cols + acc_cols + ["train_seconds", "eval_seconds"] + eval_cols)
     for r in rows:
         w.writerow([r["epoch"], *(repr(float(r[c])) for c in cols[1:]),
                     *(repr(float(a)) for a in r["train_acc"] + r["val_acc"]),
-                    repr(r["train_seconds"]), repr(r["eval_seconds"])])
+                    repr(r["train_seconds"]), repr(r["eval_seconds"]),
+                    *(repr(float(v)) for split in ("train", "val")
+                      for v in [r[f"eval_{split}_loss"], *r[f"eval_{split}_acc"]])])
     return buf.getvalue()
+
+
+def curve_subset(seed, train_idx, size):
+    """The fixed training images of the evaluation-mode curves: `size` of the training
+    split (all of it if smaller), drawn once from a stream of their own so that the
+    split, initialisation, shuffles and masks draw exactly as without them."""
+    rng = np.random.default_rng([seed, CURVE_STREAM])
+    pick = rng.choice(len(train_idx), size=min(size, len(train_idx)), replace=False)
+    return np.sort(train_idx[pick])
+
+
+def _evaluate_epoch(trainer, x, y, curve, val_idx, eval_rng):
+    """The epoch's evaluation: the protocol's validation accuracy (val_acc; the
+    reference's 100-image sample, drawn from its stream as before) and the clean
+    evaluation-mode loss and accuracy of the curve subset and the whole validation
+    split. A full-split validation reuses the clean pass's logits (same chunks as before,
+    so val_acc keeps its bits)."""
+    t0 = time.perf_counter()
+    r = {}
+    r["eval_train_loss"], r["eval_train_acc"], _ = trainer.evaluate(*curve["train"],
+                                                                     chunk=trainer.batch_size)
+    r["eval_val_loss"], r["eval_val_acc"], logits = trainer.evaluate(*curve["val"])
+    vi = trainer.validation_indices(val_idx, eval_rng)
+    r["val_acc"] = (trainer.accuracy(None, y[vi], logits) if vi is val_idx
+                    else trainer.accuracy(x[vi], y[vi]))
+    r["eval_seconds"] = time.perf_counter() - t0
+    return r
+
+
+def _diverged_row(epoch, n_heads):
+    nan = [math.nan] * n_heads
+    return {"epoch": epoch, "cost": math.nan, "data_loss": math.nan, "penalty": math.nan,
+            "train_acc": nan, "val_acc": nan, "train_seconds": 0.0, "eval_seconds": 0.0,
+            "eval_train_loss": math.nan, "eval_train_acc": nan,
+            "eval_val_loss": math.nan, "eval_val_acc": nan}
 
 
 def _per_head(values, heads):
@@ -98,6 +151,8 @@ def run(s: RunSettings, out_dir, log=print):
     net.init_params(streams["init"], std=0.03 if quirks["init"] == "normal0.03" else "he")
     trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
                       train_images=x[np.sort(train_idx)], shards=s.shards)
+    ci = curve_subset(s.seed, train_idx, s.eval_train_size)
+    curve = {"train": (x[ci], y[ci]), "val": (x[val_idx], y[val_idx])}
 
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
@@ -129,16 +184,9 @@ def run(s: RunSettings, out_dir, log=print):
         except Diverged as exc:
             error = (f"{s.experiment} (seed {s.seed}) diverged at epoch {exc.epoch}, step "
                      f"{exc.step}: the cost is {exc.cost} (learning rate {s.lr})")
-            history.append({"epoch": epoch, "cost": math.nan, "data_loss": math.nan,
-                            "penalty": math.nan, "train_acc": [math.nan] * len(heads),
-                            "val_acc": [math.nan] * len(heads), "train_seconds": 0.0,
-                            "eval_seconds": 0.0})
+            history.append(_diverged_row(epoch, len(heads)))
             break
-        t0 = time.perf_counter()
-        vi = trainer.validation_indices(val_idx, streams["eval"])
-        r["val_acc"] = trainer.accuracy(x[vi], y[vi])
-        r["eval_seconds"] = time.perf_counter() - t0
-        r["epoch"] = epoch
+        r.update(_evaluate_epoch(trainer, x, y, curve, val_idx, streams["eval"]), epoch=epoch)
         history.append(r)
         clock += r["train_seconds"] + r["eval_seconds"]
         atomic.write_text(out / "history.csv", _history_csv(history, heads))
@@ -166,6 +214,7 @@ def run(s: RunSettings, out_dir, log=print):
         "seconds_per_epoch": [h["train_seconds"] for h in done],
         "params": stats, "flushed_subnormals": trainer.flushed,
         "shards": trainer.sharded.shards, "dtype": s.dtype, "data_decoding": cache.decoding,
+        "eval_train_size": len(ci),
         "engine_version": engine_version(),
         "environment": provenance.environment(),
     }

@@ -149,14 +149,27 @@ class Trainer:
             correct += np.asarray(corr) / len(idx)   # mean of minibatch accuracies
 
     # -- evaluation --------------------------------------------------------------------
-    def predict_logits(self, x):
-        """Evaluation-mode logits, on the step's threads (engine.shards)."""
-        return self.sharded.predict_logits(x)
+    def predict_logits(self, x, chunk=200):
+        """Evaluation-mode logits, on the step's threads (engine.shards), `chunk` images
+        at a time (the last bits of a CNN's logits depend on it)."""
+        return self.sharded.predict_logits(x, chunk)
 
-    def accuracy(self, x, y):
-        logits = self.predict_logits(x)
+    def accuracy(self, x, y, logits=None):
+        """Per-head evaluation-mode accuracy of x (or of its already computed logits)."""
+        logits = self.predict_logits(x) if logits is None else logits
         return [float((logits[:, s].argmax(axis=1) == y[:, k]).mean()) if len(y) else 0.0
                 for k, s in enumerate(head_slices(self.net.head_sizes))]
+
+    def evaluate(self, x, y, chunk=200):
+        """(loss, per-head accuracies, logits) in evaluation mode (dropout and noise off,
+        batch norm on its running statistics), forward only: the clean learning curves.
+        The loss is the training loss's data term, the sum over heads of the mean
+        cross-entropy. chunk=batch_size reuses the training step's conv buffers: at
+        96x96 that is faster than 200-image chunks (measured ~1.3-1.7x) and holds no
+        other buffers."""
+        logits = self.predict_logits(x, chunk)
+        loss = softmax_cross_entropy(logits, y, self.net.head_sizes)[0] if len(y) else math.nan
+        return loss, self.accuracy(x, y, logits), logits
 
     def validation_indices(self, val_idx, rng):
         if self.q["validation"] == "sample100":

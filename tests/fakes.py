@@ -1,5 +1,5 @@
 """Run folders and caches shaped exactly as docs/architecture.md describes, made without
-the engine: for the tests of tables and figures."""
+the engine: for the tests of tables and figures (test support, not part of the package)."""
 from __future__ import annotations
 
 import json
@@ -41,15 +41,21 @@ def make_run(root, protocol, experiment, seed, dataset="flowers", acc=0.5, statu
     sizes = [3, 31] if dual else [5]
     # history
     cols = ["epoch", "cost", "data_loss", "penalty"]
-    acc_cols = ([f"{k}_acc_{h}" for k in ("train", "val") for h in heads] if dual
-                else ["train_acc", "val_acc"])
-    lines = [",".join(cols + acc_cols + ["train_seconds", "eval_seconds"])]
+    per_head = lambda k: [f"{k}_{h}" for h in heads] if dual else [k]  # noqa: E731
+    acc_cols = per_head("train_acc") + per_head("val_acc")
+    eval_cols = ["eval_train_loss", *per_head("eval_train_acc"),
+                 "eval_val_loss", *per_head("eval_val_acc")]
+    lines = [",".join(cols + acc_cols + ["train_seconds", "eval_seconds"] + eval_cols)]
     n_ep = epochs if status == "ok" else 2
     for e in range(1, n_ep + 1):
         bad = status != "ok" and e == n_ep
         vals = [e, math.nan if bad else 1.5 / e, math.nan if bad else 1.4 / e, 0.0]
         vals += [math.nan if bad else min(1, 0.3 + 0.1 * e + 0.01 * i) for i in range(len(acc_cols))]
         vals += [train_seconds / epochs, 0.1]
+        # clean curves: training accuracy rises to 0.9, validation stays 0.2 lower
+        for gap, names in ((0.0, eval_cols[:len(eval_cols) // 2]), (0.2, eval_cols[len(eval_cols) // 2:])):
+            vals += [math.nan if bad else (1.2 / e + gap if c.endswith("loss") else 0.9 - 0.3 / e - gap)
+                     for c in names]
         lines.append(",".join(repr(float(v)) if not isinstance(v, int) else str(v) for v in vals))
     (d / "history.csv").write_text("\n".join(lines) + "\n")
     # params: a full layer and the output layer (+ biases that must not count)
