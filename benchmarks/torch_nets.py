@@ -2,7 +2,9 @@
 the study's vocabulary (NCHW; regularizer layers at the study's places)."""
 
 
-def build(torch, kind, variant):
+def build(torch, kind, variant, size=96):
+    """kind mlp or cnn/cnn1 on size x size x 3 images; variant none, dropout.., noise..,
+    batch_normal..."""
     nn = torch.nn
 
     class Noise(nn.Module):
@@ -23,7 +25,7 @@ def build(torch, kind, variant):
     bn = variant.startswith("batch_normal")
     if kind == "mlp":
         layers = [nn.Flatten()]
-        for a, b in ((96 * 96 * 3, 30), (30, 10)):
+        for a, b in ((size * size * 3, 30), (30, 10)):
             layers += [nn.Linear(a, b), nn.ReLU()] + reg()
             if bn:
                 layers.append(nn.BatchNorm1d(b, eps=1e-10, momentum=0.001))
@@ -37,4 +39,4 @@ def build(torch, kind, variant):
         layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), pool]
         if variant.startswith("dropout"):
             layers.append(nn.Dropout(p=0.4))  # cnn2: after each pooling
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(8 * 8 * 24, 5))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear((size // 12) ** 2 * 24, 5))

@@ -58,7 +58,7 @@ NETS = {
 def test_network_gradient_with_regularizers(name, l1, l2, heads):
     rng = np.random.default_rng(0)
     net = Network(NETS[name], (4, 4, 2), heads, bn_backward="exact", dtype=np.float64)
-    net.init_params(rng, std=0.5)
+    net.init_params(rng, init=0.5)
     net.flat[net.n_weights:] += rng.normal(0, 0.2, net.flat.size - net.n_weights)
     x = net.to_input(rng.normal(size=(6, 4, 4, 2)))
     y = np.stack([rng.integers(0, h, 6) for h in heads], axis=1)
@@ -174,7 +174,7 @@ def test_leading_batch_norm_folded_into_the_conv_changes_nothing(form):
     nets = []
     for fold in (True, False):
         net = Network(hidden, (6, 6, 2), [4], bn_backward=form, dtype=np.float64)
-        net.init_params(np.random.default_rng(0), std=0.5)
+        net.init_params(np.random.default_rng(0), init=0.5)
         net.flat[net.n_weights:] += np.random.default_rng(1).normal(0, 0.3, net.flat.size - net.n_weights)
         nets.append(net if fold else _unfolded(net))
     folded, plain = nets
@@ -194,7 +194,7 @@ def test_leading_batch_norm_folded_into_the_conv_changes_nothing(form):
 def test_folded_batch_norm_scale_and_shift_gradients_match_finite_differences():
     rng = np.random.default_rng(5)
     net = Network(NETS["cnn_bn"], (6, 6, 2), [4], dtype=np.float64)
-    net.init_params(rng, std=0.5)
+    net.init_params(rng, init=0.5)
     net.flat[net.n_weights:] += rng.normal(0, 0.3, net.flat.size - net.n_weights)
     x = net.to_input(rng.normal(size=(6, 6, 6, 2)))
     y = rng.integers(0, 4, (6, 1))

@@ -61,7 +61,7 @@ def test_shards_give_the_whole_minibatch_gradient(hidden, form, shards):
     nets = []
     for _ in range(2):
         net = Network(hidden, (8, 8, 2), [2, 3], bn_backward=form, dtype=np.float64)
-        net.init_params(np.random.default_rng(1), std="he")
+        net.init_params(np.random.default_rng(1), init="he")
         net.set_input_transform(1 / 255.0, -0.5)
         nets.append(net)
     whole, sharded_net = nets
@@ -88,7 +88,7 @@ def test_sharded_prediction_is_the_networks(shards):
     and noise off) gives net.predict_logits's logits, in order, also after close()."""
     hidden = [["noise", {"std": 0.3}], *BN_CNN[:-1], ["dropout", {"keep_prob": 0.5}], 4]
     net = Network(hidden, (8, 8, 2), [2, 3], dtype=np.float64)
-    net.init_params(np.random.default_rng(3), std="he")
+    net.init_params(np.random.default_rng(3), init="he")
     net.set_input_transform(1 / 255.0, -0.5)
     for layer in net.layers:
         if hasattr(layer, "mavg"):
@@ -108,7 +108,7 @@ def test_unsharded_big_dense_layer_split_by_rows_gives_the_same_gradient():
     nets = []
     for _ in range(2):
         net = Network([600, 7], (8, 8, 2), [2, 3], dtype=np.float64)   # 76,800 weights first
-        net.init_params(np.random.default_rng(1), std="he")
+        net.init_params(np.random.default_rng(1), init="he")
         nets.append(net)
     whole, split_net = nets
     logits, caches = whole.forward(whole.to_input(x), train=True)
@@ -129,7 +129,7 @@ def test_unsharded_big_dense_layer_split_by_rows_gives_the_same_gradient():
 def test_a_failing_shard_raises_and_does_not_hang():
     x, y = _batch(10)
     net = Network(BN_CNN, (8, 8, 2), [2, 3])
-    net.init_params(np.random.default_rng(1), std="he")
+    net.init_params(np.random.default_rng(1), init="he")
     sharded = ShardedNetwork(net, 2)
     conv = sharded.replicas[1].layers[1]
     original = conv.forward
@@ -196,7 +196,7 @@ def test_default_shards_and_identical_reruns():
     results = []
     for shards in (2, 2, 1):
         net = Network(hidden, (8, 8, 2), [2, 3])
-        net.init_params(np.random.default_rng(1), std="he")
+        net.init_params(np.random.default_rng(1), init="he")
         tr = Trainer(net, resolve("corrected"), l1=0.001, l2=0.01, batch_size=5,
                      train_images=x, shards=shards)
         rng = np.random.default_rng(3)
@@ -218,7 +218,7 @@ def test_trainer_step_is_the_penalised_adam_step(protocol, shards):
     nets = []
     for _ in range(2):
         net = Network(PLAIN_CNN, (8, 8, 2), [2, 3], dtype=np.float64)
-        net.init_params(np.random.default_rng(1), std="he")
+        net.init_params(np.random.default_rng(1), init="he")
         nets.append(net)
     net, ref = nets
     tr = Trainer(net, quirks, l1=l1, l2=l2, train_images=x, shards=shards)

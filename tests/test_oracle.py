@@ -118,7 +118,7 @@ def compare(monkeypatch, hidden, size, steps, l1=0.0, l2=0.0, overrides=None, sh
     rng = np.random.default_rng(seed)           # the reference's single stream
     net = Network(parse_hidden(hidden), (size, size, 3), [5], bn_backward=q["bn_backward"],
                   bn_debias=q["bn_running_stats"] == "debiased", dtype=np.float64)
-    net.init_params(rng, std=0.03 if q["init"] == "normal0.03" else "he")
+    net.init_params(rng, init=0.03 if q["init"] == "normal0.03" else q["init"])
     problems = init_problems(net)
     oracle = Oracle(layer_list(hidden, 5), oracle_params(net), [5], lr=LR, l1=l1, l2=l2,
                     log_floor=0.0)     # the engine leaves out the loss's +1e-10 (Q21)

@@ -109,9 +109,10 @@ def test_runs_and_metrics(study):
     assert mlp.param_count == 12 * 12 * 3 * 30 + 30 * 10 + 10 * 5
     cnn = ok[ok.experiment == "office31_cnn4"].iloc[0]
     assert cnn.param_count == 3 * 3 * 3 * 6 + 3 * 3 * 6 * 12 + 3 * 3 * 12 * 24 + 24 * 34
-    # reference: N(0, 0.03) initialisation; corrected: He, sqrt(2 / fan_in) (0.07..0.27 here)
+    # reference: N(0, 0.03) initialisation; corrected: U(+-1/sqrt(fan_in)), whose std
+    # 1/sqrt(3 fan_in) is 0.028..0.11 here (every weight together: 0.03..0.1 at the start)
     ref = ok.protocol == "reference"
-    assert ok[ref]["std"].between(0.01, 0.1).all() and ok[~ref]["std"].between(0.03, 0.5).all()
+    assert ok[ref]["std"].between(0.01, 0.1).all() and ok[~ref]["std"].between(0.02, 0.5).all()
     assert ok["near_zero_frac"].between(0, 1).all()
     m = json.loads((study / "results/runs/corrected/flowers_cnn2/seed2/metrics.json").read_text())
     assert m["engine_version"] == engine_version() and m["protocol"] == "corrected"

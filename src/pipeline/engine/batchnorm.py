@@ -49,7 +49,7 @@ class BatchNorm(Layer):
             return [np.asarray(p, np.float64) for p in parts]
         return self.sync(self.shard, *parts)
 
-    def init_params(self, params, rng, std):
+    def init_params(self, params, rng, init):
         if self.rescale:
             params["scale"][...] = 1.0
             params["shift"][...] = 0.0

@@ -1,7 +1,7 @@
 """What every layer provides (the cs231n pair, plus parameter declarations).
 
 A layer declares its learnables in `param_shapes` as name -> (shape, role), where role is
-"weight" (w, k: initialised N(0, std), counted in the statistics, penalised by L1/L2),
+"weight" (w, k: initialised by the network's rule, counted in the statistics, penalised by L1/L2),
 "bias" or "affine" (batch-norm scale/shift). The network owns the arrays and hands each
 layer dicts of views under the same keys:
 
@@ -13,6 +13,14 @@ layer dicts of views under the same keys:
 import copy
 
 import numpy as np
+
+# Initialisation rules by the fan-in of a layer's weight (inputs feeding one unit):
+INIT_RULES = {
+    "he": "weights N(0, 2/fan_in), biases 0",
+    "lecun": "weights N(0, 1/fan_in), biases 0",
+    "fan_in_uniform": "weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)) "
+                      "(PyTorch's default for Linear and Conv2d)",
+}
 
 
 class Layer:
@@ -28,17 +36,34 @@ class Layer:
         self._workspaces = {}
 
     def fan_in(self, name):
-        """Inputs feeding one output unit of weight `name` (for He initialisation)."""
+        """Inputs feeding one output unit of weight `name` (for the fan-in rules)."""
         shape = self.param_shapes[name][0]
         return shape[0] if len(shape) == 2 else int(np.prod(shape[1:]))
 
-    def init_params(self, params, rng, std):
-        """Fill params in place: weights N(0, std) (std "he": sqrt(2 / fan_in)), biases
-        zero; layers with other parameters override this."""
+    def init_params(self, params, rng, init):
+        """Fill params in place by `init` (see INIT_RULES): a number is N(0, init) weights
+        with zero biases; the rules scale by the fan-in of the layer's weight. Layers with
+        other parameters override this."""
+        weight = next((n for n, (_, role) in self.param_shapes.items() if role == "weight"),
+                      None)
+        fan_in = self.fan_in(weight) if weight is not None else 1
+        if not isinstance(init, str):
+            sd = float(init)
+        elif init == "he":
+            sd = np.sqrt(2.0 / fan_in)
+        elif init == "lecun":
+            sd = np.sqrt(1.0 / fan_in)
+        elif init == "fan_in_uniform":
+            sd = None
+        else:
+            raise ValueError(f"init: expected a number or one of {', '.join(INIT_RULES)}, "
+                             f"got {init!r}")
+        bound = 1.0 / np.sqrt(fan_in)
         for name, (_, role) in self.param_shapes.items():
-            if role == "weight":
-                sd = np.sqrt(2.0 / self.fan_in(name)) if std == "he" else std
+            if role == "weight" and sd is not None:
                 params[name][...] = rng.normal(0.0, sd, params[name].shape)
+            elif role in ("weight", "bias") and sd is None:
+                params[name][...] = rng.uniform(-bound, bound, params[name].shape)
             else:
                 params[name][...] = 0.0
 

@@ -93,10 +93,11 @@ class Network:
             first.folded, second.need_dx = True, False
             second.fold = (self.params[0], self.grads[0])
 
-    def init_params(self, rng, std=INIT_STD):
-        """Weights N(0, std) (the reference: 0.03 everywhere) or "he"; biases zero."""
+    def init_params(self, rng, init=INIT_STD):
+        """Every layer's parameters by one rule: a number is N(0, init) weights and zero
+        biases (the reference: 0.03 everywhere), a name one of layer.INIT_RULES."""
         for layer, params in zip(self.layers, self.params):
-            layer.init_params(params, rng, std)
+            layer.init_params(params, rng, init)
 
     @property
     def weights(self):

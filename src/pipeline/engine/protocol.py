@@ -12,9 +12,12 @@ QUIRKS = {
     "input_scale": ("raw", "standardize", ("raw", "unit", "standardize"),
                     "Q1: pixels fed as 0..255 (raw), divided by 255 (unit), or standardized "
                     "per channel with the training split's mean and std"),
-    "init": ("normal0.03", "he", ("normal0.03", "he"),
+    "init": ("normal0.03", "fan_in_uniform", ("normal0.03", "fan_in_uniform", "he", "lecun"),
              "weights and kernels drawn from N(0, 0.03) as the reference (its rand_std), or "
-             "He-scaled N(0, 2/fan_in), which suits inputs that are no longer 0..255"),
+             "by the fan-in of each layer's weight (inputs per unit): weights and biases "
+             "U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as PyTorch's default (fan_in_uniform), "
+             "N(0, 2/fan_in) (he, the corrected default before issue #11: its MLP trained "
+             "badly) or N(0, 1/fan_in) (lecun), biases zero"),
     "bn_backward": ("simplified", "exact", ("simplified", "exact"),
                     "Q2: batch-norm input gradient without (simplified) or with (exact) "
                     "the batch-statistics terms"),

@@ -29,7 +29,7 @@ from pipeline.data.cache import load_cache
 from pipeline.data.split import reference_split
 from pipeline.engine.config import ConfigError, parse_hidden
 from pipeline.engine.losses import head_slices, probabilities
-from pipeline.engine.network import Network
+from pipeline.engine.network import INIT_STD, Network
 from pipeline.engine.protocol import resolve
 from pipeline.engine.stats import parameter_statistics
 from pipeline.version import engine_version
@@ -148,7 +148,8 @@ def run(s: RunSettings, out_dir, log=print):
     train_idx, val_idx, test_idx = reference_split(cache.n, streams["split"])
     net = Network(specs, x.shape[1:], head_sizes, bn_backward=quirks["bn_backward"],
                   bn_debias=quirks["bn_running_stats"] == "debiased", dtype=np.dtype(s.dtype))
-    net.init_params(streams["init"], std=0.03 if quirks["init"] == "normal0.03" else "he")
+    net.init_params(streams["init"], init=INIT_STD if quirks["init"] == "normal0.03"
+                    else quirks["init"])
     trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
                       train_images=x[np.sort(train_idx)], shards=s.shards)
     ci = curve_subset(s.seed, train_idx, s.eval_train_size)

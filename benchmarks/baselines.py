@@ -1,0 +1,168 @@
+"""Are the engine's unregularized baselines as good as PyTorch's? Test accuracy of the
+study's MLP [30,10] and cnn1 trained by the engine (`regstudy train`'s own run, under the
+`corrected` protocol unless --quirk says otherwise) beside the same networks trained the
+ordinary way in PyTorch (benchmarks/torch_nets.py, PyTorch's default initialisation),
+once with pixels / 255 and once standardized per channel with the training split's mean
+and std. Both sides see the same images: for each seed the engine's own split of the
+cache (3,450 train / 215 validation / 652 test on flowers), batch 10, Adam 0.001.
+
+One table: mean test accuracy per side over the seeds, and per PyTorch variant the mean
+of the per-seed difference engine - PyTorch with its 95% paired t interval.
+
+    python benchmarks/baselines.py --data ../shared/data/flowers            # 5 seeds, both nets
+    python benchmarks/baselines.py --nets mlp --seeds 1 2 3 --quirk init=he
+
+--data is a cache made by `regstudy prepare` or an image folder (cached under /tmp at
+96x96). Everything runs on one thread. Finished runs are kept in --results (JSON), so a
+rerun with other engine settings only trains what changed.
+"""
+import os
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from pipeline.data.cache import load_cache  # noqa: E402
+from pipeline.data.split import reference_split  # noqa: E402
+from pipeline.engine.nets import NAMED_NETS  # noqa: E402
+from pipeline.engine.protocol import resolve  # noqa: E402
+from pipeline.train.run import RunSettings, run  # noqa: E402
+from pipeline.train.streams import make_streams  # noqa: E402
+from pipeline.train.trainer import input_transform  # noqa: E402
+
+TORCH_SIDES = ("torch /255", "torch std")
+
+
+def cache_path(data):
+    """A cache file: --data itself, or an image folder prepared under /tmp."""
+    p = Path(data)
+    if p.is_file():
+        return p
+    from pipeline.data.prepare import prepare
+    out = Path(tempfile.gettempdir()) / "regstudy-bench" / "flowers-96.npz"
+    prepare("flowers", p, out, size=96, log=lambda *_: None)
+    return out
+
+
+def engine_accuracy(data, net, seed, epochs, quirks):
+    with tempfile.TemporaryDirectory() as out:
+        m = run(RunSettings(data=str(data), net=NAMED_NETS[net], quirks=quirks, seed=seed, epochs=epochs,
+                            shards=1, report=0), out, log=lambda *_: None)
+    return m["test_accuracy"]
+
+
+def torch_accuracy(cache, net, seed, epochs, scale):
+    """PyTorch, the ordinary way, on the engine's split for this seed."""
+    import torch
+    from torch_nets import build
+    x, y = cache["x"], cache["y"][:, 0]
+    split = make_streams(seed, resolve("corrected")["rng"])["split"]
+    train, _, test = reference_split(cache.n, split)
+    gain, offset = input_transform("unit" if scale == "torch /255" else "standardize",
+                                   x[np.sort(train)])
+    gain, offset = (torch.tensor(np.broadcast_to(v, (3,)), dtype=torch.float32).view(1, 3, 1, 1)
+                    for v in (gain, offset))
+
+    def batch(idx):      # uint8 NHWC -> float32 NCHW
+        xb = torch.from_numpy(x[idx]).permute(0, 3, 1, 2).float()
+        return xb * gain + offset
+
+    torch.manual_seed(seed)
+    model = build(torch, net, "none", size=x.shape[1])
+    opt = torch.optim.Adam(model.parameters(), lr=0.001)
+    lossf = torch.nn.CrossEntropyLoss()
+    yt = torch.from_numpy(y.astype(np.int64))
+    order_rng = np.random.default_rng(seed)
+    model.train()
+    for _ in range(epochs):
+        order = train[order_rng.permutation(len(train))]
+        for i in range(0, len(order), 10):
+            idx = order[i:i + 10]
+            loss = lossf(model(batch(idx)), yt[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(batch(test[i:i + 200])).argmax(1)
+                          for i in range(0, len(test), 200)])
+    return float((pred == yt[test]).float().mean())
+
+
+def paired(diffs):
+    """'mean [lo, hi]' in points: the mean difference and its 95% paired t interval."""
+    d = 100 * np.asarray(diffs)
+    m = d.mean()
+    if len(d) < 2:
+        return f"{m:+.1f}"
+    h = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}]"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]
+                                          / "shared/data/flowers"),
+                    help="cache .npz from `regstudy prepare`, or the flowers image folder")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    ap.add_argument("--nets", nargs="+", default=["mlp", "cnn1"], choices=["mlp", "cnn1"])
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--quirk", action="append", default=[], metavar="NAME=VALUE",
+                    help="engine protocol override (repeatable), e.g. init=he")
+    ap.add_argument("--results", default=str(Path(tempfile.gettempdir()) / "regstudy-baselines.json"),
+                    help="finished runs (JSON), reused by later calls")
+    args = ap.parse_args()
+    quirks = dict(q.split("=", 1) for q in args.quirk)
+    engine_side = "engine corrected" + "".join(f" {k}={v}" for k, v in quirks.items())
+    resolve("corrected", quirks)                       # bad overrides fail before training
+
+    import torch
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)     # as the engine's subnormal guard; speed only
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    data = cache_path(args.data)
+    cache = load_cache(data)
+    res_file = Path(args.results)
+    done = json.loads(res_file.read_text()) if res_file.exists() else {}
+    # The engine's key carries its resolved defaults, so a change of `corrected` retrains.
+    engine_key = json.dumps(resolve("corrected", quirks), sort_keys=True)
+
+    acc = {}
+    for net in args.nets:
+        for seed in args.seeds:
+            for side in (engine_side, *TORCH_SIDES):
+                key = f"{data.resolve()}|{net}|{seed}|{args.epochs}|" + \
+                    (engine_key if side == engine_side else side)
+                if key not in done:
+                    t0 = time.perf_counter()
+                    done[key] = engine_accuracy(data, net, seed, args.epochs, quirks) \
+                        if side == engine_side else \
+                        torch_accuracy(cache, net, seed, args.epochs, side)
+                    res_file.write_text(json.dumps(done, indent=1))
+                    print(f"  {net} seed {seed} {side}: {100 * done[key]:.1f}% "
+                          f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+                acc[net, side, seed] = done[key]
+
+    print(f"test accuracy (%), {cache.dataset} {data.name}, seeds {args.seeds}, "
+          f"{args.epochs} epochs, batch 10, Adam 0.001; engine: {engine_side}")
+    head = ["net", "engine", *TORCH_SIDES] + [f"engine - {s} [95% CI]" for s in TORCH_SIDES]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for net in args.nets:
+        a = {s: np.array([acc[net, s, k] for k in args.seeds]) for s in (engine_side, *TORCH_SIDES)}
+        cells = [net] + [f"{100 * a[s].mean():.1f}" for s in (engine_side, *TORCH_SIDES)]
+        cells += [paired(a[engine_side] - a[s]) for s in TORCH_SIDES]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
