@@ -53,6 +53,7 @@ class RunSettings:
     on_divergence: str = "fail"
     shards: int | None = None       # minibatch parts run in parallel; None: the net's default
     dtype: str = "float32"          # precision of parameters and activations (DTYPES)
+    threads: int | None = None      # threads the run may use in all; None: as its shards use
 
 
 class RunDiverged(RuntimeError):
@@ -97,11 +98,12 @@ def run(s: RunSettings, out_dir, log=print):
                   bn_debias=quirks["bn_running_stats"] == "debiased", dtype=np.dtype(s.dtype))
     net.init_params(streams["init"], std=0.03 if quirks["init"] == "normal0.03" else "he")
     trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
-                      train_images=x[np.sort(train_idx)], shards=s.shards)
+                      train_images=x, train_index=np.sort(train_idx), shards=s.shards,
+                      threads=s.threads)
 
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
-                                                           "data", "experiment")
+                                                           "data", "experiment", "threads")
            and (k, v) != ("dtype", "float32")},       # float32: checkpoints of before stay valid
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
         "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
@@ -165,7 +167,8 @@ def run(s: RunSettings, out_dir, log=print):
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
         "seconds_per_epoch": [h["train_seconds"] for h in done],
         "params": stats, "flushed_subnormals": trainer.flushed,
-        "shards": trainer.sharded.shards, "dtype": s.dtype, "data_decoding": cache.decoding,
+        "shards": trainer.sharded.shards, "threads": trainer.sharded.threads,
+        "dtype": s.dtype, "data_decoding": cache.decoding,
         "engine_version": engine_version(),
         "environment": provenance.environment(),
     }

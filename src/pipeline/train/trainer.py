@@ -40,33 +40,44 @@ def flush_tiny(a):
     return n
 
 
-def input_transform(mode, train_images=None):
+def input_transform(mode, train_images=None, index=None):
     """(gain, offset) per channel for the `input_scale` option (Q1): raw 0..255 pixels,
-    divided by 255, or standardized with the training split's channel mean and std."""
+    divided by 255, or standardized with the training split's channel mean and std.
+    The split is train_images, or train_images[index] (index sorted) without a copy of
+    it: the same float64 sums over the same chunks of pixels, so the same values."""
     if mode == "raw":
         return 1.0, 0.0
     if mode == "unit":
         return 1.0 / 255.0, 0.0
-    x = train_images.reshape(-1, train_images.shape[-1])
-    mean = np.zeros(x.shape[1])
-    sq = np.zeros(x.shape[1])
-    for i in range(0, len(x), 1 << 20):          # float64 sums, bounded memory
-        chunk = x[i:i + (1 << 20)].astype(np.float64)
+    n_img = len(train_images) if index is None else len(index)
+    c = train_images.shape[-1]
+    per = int(np.prod(train_images.shape[1:-1]))      # pixels per image
+    total, step = n_img * per, 1 << 20
+    mean = np.zeros(c)
+    sq = np.zeros(c)
+    for i in range(0, total, step):              # float64 sums, bounded memory
+        a, b = i // per, -(-min(i + step, total) // per)       # images holding the chunk
+        imgs = train_images[a:b] if index is None else train_images[index[a:b]]
+        chunk = imgs.reshape(-1, c)[i - a * per:min(i + step, total) - a * per]
+        chunk = chunk.astype(np.float64)
         mean += chunk.sum(0)
         sq += (chunk * chunk).sum(0)
-    mean /= len(x)
-    std = np.sqrt(np.maximum(sq / len(x) - mean * mean, 1e-12))
+    mean /= total
+    std = np.sqrt(np.maximum(sq / total - mean * mean, 1e-12))
     return 1.0 / std, -mean / std
 
 
 class Trainer:
     def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10, train_images=None,
-                 shards=None):
+                 shards=None, threads=None, train_index=None):
         self.net, self.q = net, quirks
         self.lr, self.l1, self.l2, self.batch_size = lr, l1, l2, batch_size
-        net.set_input_transform(*input_transform(quirks["input_scale"], train_images))
-        # shards: minibatch parts run in parallel (engine.shards); None: the network's default
-        self.sharded = ShardedNetwork(net, shards)      # after the input transform is set
+        # the training split: train_images, or train_images[train_index] (see input_transform)
+        net.set_input_transform(*input_transform(quirks["input_scale"], train_images,
+                                                 train_index))
+        # shards: minibatch parts run in parallel (engine.shards); None: the network's default;
+        # threads: how many threads run them in all (None: as many as they can use)
+        self.sharded = ShardedNetwork(net, shards, threads)  # after the input transform is set
         # Adam covers everything but the batch-norm affine tail when that takes SGD.
         self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
         self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
