@@ -24,6 +24,9 @@ from pipeline.engine.shards import ShardedNetwork
 # steps, values below FLUSH_BELOW in magnitude are set to zero (and counted).
 FLUSH_EVERY = 50
 FLUSH_BELOW = 1e-30
+# Elements per chunk of the step's elementwise passes (gradient sums, penalty gradient,
+# Adam): the five arrays of a chunk (params, gradient, two moments, workspace) fit in L2.
+CHUNK = 1 << 16
 
 
 class Diverged(RuntimeError):
@@ -83,22 +86,31 @@ class Trainer:
         self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
         self.steps = 0
         self.flushed = 0
+        self.penalty_gradient = bool(l1 or l2) and quirks["decay"] == "loss_gradient"
 
     # -- one step ----------------------------------------------------------------------
-    def _gradient_slice(self, sl):
-        """Over one slice of the flat buffers: add up the shards' gradients, then the
-        L1/L2 sums of the weights there (before the update, as the reference) and, when
-        the penalty is part of the loss, its gradient. Returns (sum w^2 / 2, sum |w|)."""
-        self.sharded.reduce_gradients(sl)
+    def _penalty_sums(self, sl):
+        """(sum w^2 / 2, sum |w|) of the weights in one slice of the flat buffer, taken
+        before the update (as the reference), over the whole slice; leaves l1*sign(w)
+        in Adam's workspace there (free until the slice's update: no extra array)."""
         ws = slice(sl.start, min(sl.stop, self.net.n_weights))
         if not (self.l1 or self.l2) or ws.start >= ws.stop:
             return 0.0, 0.0
-        # Adam's workspace is free until this slice's update: no extra arrays to stream
-        w, work = self.net.flat[ws], self.opt.scratch(ws)
-        sq, ab = penalty_terms(w, self.l1, self.l2, work)      # leaves l1*sign(w) in work
-        if self.q["decay"] == "loss_gradient":
-            add_penalty_gradient(self.net.grad[ws], w, self.l1, self.l2, work, l1_sign=work)
-        return sq, ab
+        return penalty_terms(self.net.flat[ws], self.l1, self.l2, self.opt.scratch(ws))
+
+    def _finish_chunk(self, c, update):
+        """The elementwise rest of a step over one cache-sized chunk c: add up the
+        shards' gradients, add the penalty gradient (when it is part of the loss), apply
+        the optimizer; one chunk at a time, its arrays stay in cache between passes."""
+        self.sharded.reduce_gradients(c)
+        if self.penalty_gradient:
+            cw = slice(c.start, min(c.stop, self.net.n_weights))
+            if cw.start < cw.stop:
+                work = self.opt.scratch(cw)
+                add_penalty_gradient(self.net.grad[cw], self.net.flat[cw], self.l1, self.l2,
+                                     work, l1_sign=work)
+        if c.start < self.n_adam:
+            update(slice(c.start, min(c.stop, self.n_adam)))
 
     def step(self, xb, yb, rng):
         net, sharded = self.net, self.sharded
@@ -111,10 +123,11 @@ class Trainer:
 
         def finish(sl):
             # One pass of threads does it all: each slice's penalty sums are taken before
-            # that slice's update, and slices are disjoint.
-            sums = self._gradient_slice(sl)
-            if sl.start < self.n_adam:
-                update(slice(sl.start, min(sl.stop, self.n_adam)))
+            # that slice's update, and slices are disjoint. Elementwise work goes chunk
+            # by chunk (same values: nothing crosses elements).
+            sums = self._penalty_sums(sl)
+            for a in range(sl.start, sl.stop, CHUNK):
+                self._finish_chunk(slice(a, min(a + CHUNK, sl.stop)), update)
             return sums
         parts = sharded.map_slices(finish, net.flat.size)
         sq, ab = sum(p[0] for p in parts), sum(p[1] for p in parts)
