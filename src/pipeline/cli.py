@@ -35,14 +35,18 @@ def build_parser():
 
 
 def _pin_threads(argv):
-    """--threads N (default 1 for `train`) must reach the BLAS library before NumPy
-    loads it."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--threads", type=int, default=1 if argv[:1] == ["train"] else None)
-    known, _ = pre.parse_known_args(argv)
-    if known.threads:
+    """BLAS thread counts must reach the library before NumPy loads it: one thread for
+    `train` (its --threads are the engine's own, see pipeline.engine.shards), --threads N
+    for the other commands that take it."""
+    if argv[:1] == ["train"]:
+        threads = 1
+    else:
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--threads", type=int, default=None)
+        threads = pre.parse_known_args(argv)[0].threads
+    if threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(known.threads)
+            os.environ[var] = str(threads)
 
 
 def main(argv=None, on_fault=None):

@@ -12,10 +12,11 @@ from pipeline import faults
 from pipeline.study import failures
 from pipeline.study.jobenv import pin_threads, run_child
 
-# The engine's own threads use the job's cores: one shard per thread, one-thread BLAS
-# under each. A one-thread job runs one shard (measured: two oversubscribed 2-shard jobs
-# on 2 cores make 8-9% fewer steps than two 1-shard jobs); with more threads the network
-# gets its default (2 shards for a CNN; an MLP keeps 1 and splits its big layer instead).
+# The engine's own threads are the job's `threads` in all (--threads; one-thread BLAS under
+# each), so the job never runs more threads than it declared. A one-thread job runs one
+# shard (measured: two oversubscribed 2-shard jobs on 2 cores make 8-9% fewer steps than
+# two 1-shard jobs); with more threads the network gets its default (2 shards for a CNN;
+# an MLP keeps 1 and splits its big layer instead).
 pin_threads(1)
 s = json.loads(snakemake.params.settings)
 run_dir = os.path.dirname(snakemake.output.metrics)
@@ -46,7 +47,7 @@ args = [
     "--experiment", snakemake.wildcards.experiment,
     "--report", s["report"],
     "--eval-train-size", s["eval_train_size"],
-    "--threads", 1,
+    "--threads", snakemake.threads,
     "--on-divergence", "record",
     "--dtype", s.get("dtype", "float32"),
 ]

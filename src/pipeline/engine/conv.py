@@ -35,8 +35,10 @@ class Conv(Layer):
         self.out_shape = (o, h, w)
         self.fold = None        # (params, grads) of a folded batch norm, see above
 
-    def _buffers_for(self, n, dtype):
-        """The work arrays for batches of n (a workspace per batch size and dtype)."""
+    def _buffers_for(self, n, dtype, train=True):
+        """The forward's work arrays for batches of n: in training a workspace per batch
+        size and dtype, kept; in evaluation fresh ones (evaluation chunks are big and come
+        in many sizes, and their workspaces would stay allocated)."""
         def make():
             c, h, w = self.in_shape
             kh, kw = self.k
@@ -48,11 +50,22 @@ class Conv(Layer):
                 "valid": self._valid_taps(dtype) if self.fold is not None else None,
                 "xp": np.zeros((c, n, hp, wp), dtype),      # borders stay zero
                 "cols": cols,
-                "dzp": np.zeros((o, n, hp, wp), dtype),     # only [:h, :w] is ever written
-                "dxflat": np.empty((c, n * hp * wp + (kh - 1) * wp + kw - 1), dtype),
                 "kb": np.empty((o, c * kh * kw + 1), dtype),
             }
-        return self.workspace((n, np.dtype(dtype).str), make)
+        return self.workspace((n, np.dtype(dtype).str), make) if train else make()
+
+    def _backward_buffers(self, n, dtype):
+        """The input gradient's work arrays for batches of n (a workspace, made at the
+        first backward of that size)."""
+        def make():
+            c, h, w = self.in_shape
+            kh, kw = self.k
+            hp, wp = h + kh - 1, w + kw - 1
+            return {
+                "dzp": np.zeros((self.out_shape[0], n, hp, wp), dtype),  # only [:h, :w] written
+                "dxflat": np.empty((c, n * hp * wp + (kh - 1) * wp + kw - 1), dtype),
+            }
+        return self.workspace(("backward", n, np.dtype(dtype).str), make)
 
     def _valid_taps(self, dtype):
         """(kh*kw, H*W): 1 where tap (i, j) of an output position reads inside the image."""
@@ -68,7 +81,7 @@ class Conv(Layer):
         c, n, h, w = x.shape
         kh, kw = self.k
         ph, pw = self.pad
-        buf = self._buffers_for(n, x.dtype)
+        buf = self._buffers_for(n, x.dtype, train)
         xp, cols = buf["xp"], buf["cols"]
         xp[:, :, ph:ph + h, pw:pw + w] = x
         patches = cols[:-1].reshape(c, kh, kw, n, h, w)
@@ -121,9 +134,9 @@ class Conv(Layer):
             bn_grads["shift"][...] = np.einsum("ocij,oij->c", k, g1[:, 0])
         if not self.need_dx:
             return None
-        return self._input_gradient(params["k"], dz.reshape(o, n, h, w), buf)
+        return self._input_gradient(params["k"], dz.reshape(o, n, h, w))
 
-    def _input_gradient(self, k, dz, buf):
+    def _input_gradient(self, k, dz):
         """col2im on the padded grid: with dz placed at the top-left of a zero-bordered
         (Hp, Wp) grid, the column of kernel offset (i, j) lands on the flattened padded
         input shifted by i*Wp + j, so the kh*kw scatter-adds are contiguous 1-D adds
@@ -132,7 +145,8 @@ class Conv(Layer):
         o, n, h, w = dz.shape
         kh, kw = self.k
         ph, pw = self.pad
-        dzp, flat = buf["dzp"], buf["dxflat"]
+        back = self._backward_buffers(n, dz.dtype)
+        dzp, flat = back["dzp"], back["dxflat"]
         hp, wp = dzp.shape[2:]
         dzp[:, :, :h, :w] = dz
         length = n * hp * wp

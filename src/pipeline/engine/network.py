@@ -25,6 +25,7 @@ LAYER_CLASSES = {"full": Dense, "conv": Conv, "max": MaxPool, "avg": AvgPool,
                  "dropout": Dropout, "noise": Noise, "batch_normal": BatchNorm}
 ROLE_ORDER = ("weight", "bias", "affine")
 INIT_STD = 0.03     # the reference's rand_std for every weight and kernel
+EVAL_IMAGES = 25    # images per evaluation pass of the layers before the first full layer
 
 
 def _internal(shape):
@@ -163,9 +164,23 @@ class Network:
                 break
 
     def predict_logits(self, x, chunk=200):
-        """Evaluation-mode logits in chunks (bounded memory, Q18)."""
-        out = [self.forward(self.to_input(x[i:i + chunk]))[0]
-               for i in range(0, len(x), chunk)]
+        """Evaluation-mode logits in chunks of `chunk` images (bounded memory, Q18). The
+        layers before the first full layer take the chunk EVAL_IMAGES images at a time:
+        in evaluation they treat every image alone, and their products give the same
+        values at any batch size, while a full layer's product can change in the last
+        bits with its row count, so the full layers take the whole chunk."""
+        first = next(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
+        pairs = list(zip(self.layers, self.params))
+        head, tail = pairs[:first], pairs[first:]
+        out = []
+        for i in range(0, len(x), chunk):
+            xc = x[i:i + chunk]
+            if head:
+                a = np.concatenate([_evaluate(head, self.to_input(xc[j:j + EVAL_IMAGES]))
+                                    for j in range(0, len(xc), EVAL_IMAGES)], axis=1)
+            else:
+                a = self.to_input(xc)
+            out.append(_evaluate(tail, a))
         return np.concatenate(out) if out else np.zeros((0, sum(self.head_sizes)), self.dtype)
 
     # -- saving ------------------------------------------------------------------------
@@ -187,3 +202,10 @@ class Network:
 
     def config(self):
         return [s.to_config() for s in self.specs]
+
+
+def _evaluate(layers, x):
+    """x through (layer, params) pairs in evaluation mode."""
+    for layer, params in layers:
+        x = layer.forward(x, params, False, None)[0]
+    return x

@@ -11,6 +11,13 @@ whole step (measured: a cnn1 step 21 ms with 2-thread BLAS, 14 ms with 2 shards)
 The numbers depend on S (the order of the gradient sums, one random stream per shard)
 but not on how many cores run the threads: S is a run setting, recorded with the run.
 
+The threads a run may use in all (the calling thread included) are a run setting too,
+`threads` (`regstudy train --threads`, a workflow job's `threads:`). With fewer threads
+than shards or slices, the pool runs the surplus parts one after another, in their
+order and with their boundaries unchanged, so the numbers are bit-identical; with one
+thread there is no pool. Batch norm's shards must run at once (they meet at a
+barrier): a network with batch norm needs threads >= shards, else ConfigError.
+
 Batch normalization needs statistics of the whole minibatch: its replicas meet in an
 `Allreduce` (a barrier) and add their partial sums there, in shard order.
 """
@@ -22,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .batchnorm import BatchNorm
+from .config import ConfigError
 from .conv import Conv
 from .dense import Dense
 from .draws import Draws
@@ -100,19 +108,37 @@ def bounds(n, shards):
     return list(zip(edges[:-1], edges[1:]))
 
 
-class ShardedNetwork:
-    """Training forward/backward of `net` over shards; gradients end in net.grad."""
+def thread_budget(shards, threads=None):
+    """Threads a ShardedNetwork uses in all: `threads`, or by default as many as its
+    shards or slices could use at once (max(shards, SLICES))."""
+    return max(shards, SLICES) if threads is None else threads
 
-    def __init__(self, net, shards=None):
+
+class ShardedNetwork:
+    """Training forward/backward of `net` over shards; gradients end in net.grad. At most
+    `threads` threads (this one included) run its work; see thread_budget."""
+
+    def __init__(self, net, shards=None, threads=None):
         shards = default_shards(net) if shards is None else shards
         if shards < 1:
             raise ValueError(f"shards: must be >= 1, got {shards}")
+        threads = thread_budget(shards, threads)
+        if threads < 1:
+            raise ConfigError(f"threads: must be >= 1, got {threads}")
+        if shards > threads and any(isinstance(l, BatchNorm) for l in net.layers):
+            raise ConfigError(
+                f"shards: {shards} > threads {threads}: a network with batch normalization "
+                f"runs its shards at once (they meet at a barrier for the batch "
+                f"statistics); use shards <= threads (--shards {threads}) or more threads "
+                f"(--threads {shards})")
+        self.threads = threads
         self.net, self.shards = net, shards
         self.replicas = [net] + [net.replica() for _ in range(shards - 1)]
         self.random = any(isinstance(l, (Dropout, Noise)) for l in net.layers)
         self._bn = [i for i, l in enumerate(net.layers) if isinstance(l, BatchNorm)]
         self._syncs = {}            # (layer, active shards) -> Allreduce
-        self._pool = ThreadPoolExecutor(max(shards, SLICES) - 1, thread_name_prefix="shard")
+        self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="shard") \
+            if threads > 1 else None
         self._closed = False
         self._caches = [None] * shards
         self._rows = []
@@ -126,7 +152,8 @@ class ShardedNetwork:
         for layer in self.net.layers:
             if isinstance(layer, Dense):
                 layer.map_slices = None
-        self._pool.shutdown()
+        if self._pool is not None:
+            self._pool.shutdown()
         self._closed = True
 
     def predict_logits(self, x, chunk=200):
@@ -152,8 +179,19 @@ class ShardedNetwork:
 
     def _parallel(self, fn, items):
         """[fn(item) for item in items]: the first on this thread, the others on the
-        pool. Waits for all of them; on failure releases every shard from any barrier
-        and re-raises the cause (not the BrokenBarrierError it led to elsewhere)."""
+        pool (or, without one, after it on this thread, in order). Waits for all of
+        them; on failure releases every shard from any barrier and re-raises the cause
+        (not the BrokenBarrierError it led to elsewhere)."""
+        if self._pool is None:
+            results, errors = [], []
+            for item in items:
+                try:
+                    results.append(fn(item))
+                except BaseException as exc:       # noqa: BLE001 - re-raised below
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
+            return results
         fn = _with_errstate(fn)
 
         def guarded(item):
@@ -217,6 +255,7 @@ class ShardedNetwork:
         """[fn(slice) for SLICES contiguous slices covering range(n)], run in parallel
         (one slice below min_size elements, where a thread handoff, about 0.1 ms here,
         costs more than it saves). For elementwise work over the flat buffers (Adam,
-        penalties, gradient sums) and the row blocks of a big dense layer."""
+        penalties, gradient sums) and the row blocks of a big dense layer. The slices
+        are the same whatever the threads."""
         parts = bounds(n, SLICES if n >= min_size else 1)
         return self._parallel(lambda ab: fn(slice(*ab)), parts)

@@ -64,6 +64,7 @@ class RunSettings:
     shards: int | None = None       # minibatch parts run in parallel; None: the net's default
     dtype: str = "float32"          # precision of parameters and activations (DTYPES)
     eval_train_size: int = EVAL_TRAIN_SIZE   # training images of the evaluation-mode curves
+    threads: int | None = None      # threads the run may use in all; None: as its shards use
 
 
 class RunDiverged(RuntimeError):
@@ -151,13 +152,14 @@ def run(s: RunSettings, out_dir, log=print):
     net.init_params(streams["init"], init=INIT_STD if quirks["init"] == "normal0.03"
                     else quirks["init"])
     trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
-                      train_images=x[np.sort(train_idx)], shards=s.shards)
+                      train_images=x, train_index=np.sort(train_idx), shards=s.shards,
+                      threads=s.threads)
     ci = curve_subset(s.seed, train_idx, s.eval_train_size)
     curve = {"train": (x[ci], y[ci]), "val": (x[val_idx], y[val_idx])}
 
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
-                                                           "data", "experiment")
+                                                           "data", "experiment", "threads")
            and (k, v) != ("dtype", "float32")},       # float32: checkpoints of before stay valid
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
         "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
@@ -214,7 +216,8 @@ def run(s: RunSettings, out_dir, log=print):
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
         "seconds_per_epoch": [h["train_seconds"] for h in done],
         "params": stats, "flushed_subnormals": trainer.flushed,
-        "shards": trainer.sharded.shards, "dtype": s.dtype, "data_decoding": cache.decoding,
+        "shards": trainer.sharded.shards, "threads": trainer.sharded.threads,
+        "dtype": s.dtype, "data_decoding": cache.decoding,
         "eval_train_size": len(ci),
         "engine_version": engine_version(),
         "environment": provenance.environment(),

@@ -24,6 +24,9 @@ from pipeline.engine.shards import ShardedNetwork
 # steps, values below FLUSH_BELOW in magnitude are set to zero (and counted).
 FLUSH_EVERY = 50
 FLUSH_BELOW = 1e-30
+# Elements per chunk of the step's elementwise passes (gradient sums, penalty gradient,
+# Adam): the five arrays of a chunk (params, gradient, two moments, workspace) fit in L2.
+CHUNK = 1 << 16
 
 
 class Diverged(RuntimeError):
@@ -40,54 +43,74 @@ def flush_tiny(a):
     return n
 
 
-def input_transform(mode, train_images=None):
+def input_transform(mode, train_images=None, index=None):
     """(gain, offset) per channel for the `input_scale` option (Q1): raw 0..255 pixels,
-    divided by 255, or standardized with the training split's channel mean and std."""
+    divided by 255, or standardized with the training split's channel mean and std.
+    The split is train_images, or train_images[index] (index sorted) without a copy of
+    it: the same float64 sums over the same chunks of pixels, so the same values."""
     if mode == "raw":
         return 1.0, 0.0
     if mode == "unit":
         return 1.0 / 255.0, 0.0
-    x = train_images.reshape(-1, train_images.shape[-1])
-    mean = np.zeros(x.shape[1])
-    sq = np.zeros(x.shape[1])
-    for i in range(0, len(x), 1 << 20):          # float64 sums, bounded memory
-        chunk = x[i:i + (1 << 20)].astype(np.float64)
+    n_img = len(train_images) if index is None else len(index)
+    c = train_images.shape[-1]
+    per = int(np.prod(train_images.shape[1:-1]))      # pixels per image
+    total, step = n_img * per, 1 << 20
+    mean = np.zeros(c)
+    sq = np.zeros(c)
+    for i in range(0, total, step):              # float64 sums, bounded memory
+        a, b = i // per, -(-min(i + step, total) // per)       # images holding the chunk
+        imgs = train_images[a:b] if index is None else train_images[index[a:b]]
+        chunk = imgs.reshape(-1, c)[i - a * per:min(i + step, total) - a * per]
+        chunk = chunk.astype(np.float64)
         mean += chunk.sum(0)
         sq += (chunk * chunk).sum(0)
-    mean /= len(x)
-    std = np.sqrt(np.maximum(sq / len(x) - mean * mean, 1e-12))
+    mean /= total
+    std = np.sqrt(np.maximum(sq / total - mean * mean, 1e-12))
     return 1.0 / std, -mean / std
 
 
 class Trainer:
     def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10, train_images=None,
-                 shards=None):
+                 shards=None, threads=None, train_index=None):
         self.net, self.q = net, quirks
         self.lr, self.l1, self.l2, self.batch_size = lr, l1, l2, batch_size
-        net.set_input_transform(*input_transform(quirks["input_scale"], train_images))
-        # shards: minibatch parts run in parallel (engine.shards); None: the network's default
-        self.sharded = ShardedNetwork(net, shards)      # after the input transform is set
+        # the training split: train_images, or train_images[train_index] (see input_transform)
+        net.set_input_transform(*input_transform(quirks["input_scale"], train_images,
+                                                 train_index))
+        # shards: minibatch parts run in parallel (engine.shards); None: the network's default;
+        # threads: how many threads run them in all (None: as many as they can use)
+        self.sharded = ShardedNetwork(net, shards, threads)  # after the input transform is set
         # Adam covers everything but the batch-norm affine tail when that takes SGD.
         self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
         self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
         self.steps = 0
         self.flushed = 0
+        self.penalty_gradient = bool(l1 or l2) and quirks["decay"] == "loss_gradient"
 
     # -- one step ----------------------------------------------------------------------
-    def _gradient_slice(self, sl):
-        """Over one slice of the flat buffers: add up the shards' gradients, then the
-        L1/L2 sums of the weights there (before the update, as the reference) and, when
-        the penalty is part of the loss, its gradient. Returns (sum w^2 / 2, sum |w|)."""
-        self.sharded.reduce_gradients(sl)
+    def _penalty_sums(self, sl):
+        """(sum w^2 / 2, sum |w|) of the weights in one slice of the flat buffer, taken
+        before the update (as the reference), over the whole slice; leaves l1*sign(w)
+        in Adam's workspace there (free until the slice's update: no extra array)."""
         ws = slice(sl.start, min(sl.stop, self.net.n_weights))
         if not (self.l1 or self.l2) or ws.start >= ws.stop:
             return 0.0, 0.0
-        # Adam's workspace is free until this slice's update: no extra arrays to stream
-        w, work = self.net.flat[ws], self.opt.scratch(ws)
-        sq, ab = penalty_terms(w, self.l1, self.l2, work)      # leaves l1*sign(w) in work
-        if self.q["decay"] == "loss_gradient":
-            add_penalty_gradient(self.net.grad[ws], w, self.l1, self.l2, work, l1_sign=work)
-        return sq, ab
+        return penalty_terms(self.net.flat[ws], self.l1, self.l2, self.opt.scratch(ws))
+
+    def _finish_chunk(self, c, update):
+        """The elementwise rest of a step over one cache-sized chunk c: add up the
+        shards' gradients, add the penalty gradient (when it is part of the loss), apply
+        the optimizer; one chunk at a time, its arrays stay in cache between passes."""
+        self.sharded.reduce_gradients(c)
+        if self.penalty_gradient:
+            cw = slice(c.start, min(c.stop, self.net.n_weights))
+            if cw.start < cw.stop:
+                work = self.opt.scratch(cw)
+                add_penalty_gradient(self.net.grad[cw], self.net.flat[cw], self.l1, self.l2,
+                                     work, l1_sign=work)
+        if c.start < self.n_adam:
+            update(slice(c.start, min(c.stop, self.n_adam)))
 
     def step(self, xb, yb, rng):
         net, sharded = self.net, self.sharded
@@ -100,10 +123,11 @@ class Trainer:
 
         def finish(sl):
             # One pass of threads does it all: each slice's penalty sums are taken before
-            # that slice's update, and slices are disjoint.
-            sums = self._gradient_slice(sl)
-            if sl.start < self.n_adam:
-                update(slice(sl.start, min(sl.stop, self.n_adam)))
+            # that slice's update, and slices are disjoint. Elementwise work goes chunk
+            # by chunk (same values: nothing crosses elements).
+            sums = self._penalty_sums(sl)
+            for a in range(sl.start, sl.stop, CHUNK):
+                self._finish_chunk(slice(a, min(a + CHUNK, sl.stop)), update)
             return sums
         parts = sharded.map_slices(finish, net.flat.size)
         sq, ab = sum(p[0] for p in parts), sum(p[1] for p in parts)
