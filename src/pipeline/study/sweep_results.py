@@ -102,12 +102,12 @@ def sweep_points(runs, specs, protocols):
     return pd.DataFrame(rows)
 
 
-def _ci(lo, hi):
-    return f"[{fmt_num(lo, 1, True)}, {fmt_num(hi, 1, True)}]" if math.isfinite(lo) else "-"
-
-
 def _with_ci(mean, lo, hi, sign=False):
-    return "-" if not math.isfinite(mean) else f"{fmt_num(mean, 1, sign)} {_ci(lo, hi)}"
+    """'57.2 [54.1, 60.3]'; the mean alone without an interval (one seed)."""
+    if not math.isfinite(mean):
+        return "-"
+    ci = f" [{fmt_num(lo, 1, True)}, {fmt_num(hi, 1, True)}]" if math.isfinite(lo) else ""
+    return fmt_num(mean, 1, sign) + ci
 
 
 def selection_table(points):

@@ -113,6 +113,20 @@ def _set_layer_option(net, address, value):
     return net, changed
 
 
+def _flat(d, prefix=""):
+    """'quirks.decay=after_adam, net=cnn2' of a mapping."""
+    out = []
+    for k, v in d.items():
+        out += _flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [f"{prefix}{k}={v}"]
+    return out
+
+
+def default_title(name, sw):
+    """'Sweep cnn_dropout: dropout.keep_prob, base flowers_cnn1 (points: net=cnn2)'."""
+    extra = ", ".join(_flat(sw.get("set") or {}))
+    return f"Sweep {name}: {sw['vary']}, base {sw['base']}" + (f" (points: {extra})" if extra else "")
+
+
 def _sweep_problems(name, sw, experiments, tables):
     """Problems of one sweep's own keys (not of its points' values)."""
     w = f"sweeps.{name}"
@@ -167,7 +181,7 @@ def expand(config):
         if not isinstance(base, dict):
             continue                      # the experiment's own check reports it
         address = parse_vary(sw["vary"])
-        tables[name] = sw.get("title") or f"Sweep {name}: {sw['vary']} ({sw['base']} + {sw.get('set') or {}})"
+        tables[name] = sw.get("title") or default_title(name, sw)
         for i, value in enumerate(sw["values"]):
             w = f"sweeps.{name}.values[{i}]"
             point = point_name(name, value, i)
