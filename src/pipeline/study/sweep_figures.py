@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pipeline.study.plotting import color, save  # noqa: E402
+from pipeline.study.plotting import color, grid, save  # noqa: E402
 
 PANELS = (("test", "test accuracy %"), ("gap", "train - val gap (pts)"))
 HEAD_STYLE = {"acc": "-", "acc_domain": "-", "acc_object": "--"}
@@ -69,16 +69,22 @@ def _panel(ax, g, spec, protocols, kind, ylabel):
     ax.grid(True, alpha=0.3)
 
 
-def sweep_figure(points, specs, names, protocols, out, title):
-    """The paths of the sweeps `names` side by side (two rows: test accuracy, gap) from
-    sweep_results.sweep_points; dotted line and band: the base's mean and 95% interval."""
+def sweep_figure(points, specs, names, protocols, out, title, ncols=5):
+    """The paths of the sweeps `names` side by side, `ncols` to a row, each a pair of
+    panels (test accuracy above the gap), from sweep_results.sweep_points; dotted line and
+    band: the base's mean and 95% interval."""
     n = max(1, len(names))
-    fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 6.4), squeeze=False)
+    groups, cols = grid(n, ncols)
+    fig, axes = plt.subplots(2 * groups, cols, figsize=(4.2 * cols, 6.4 * groups), squeeze=False)
     for j, name in enumerate(names):
         g = points[points["sweep"] == name]
+        r0, c = 2 * (j // cols), j % cols
         for r, (kind, ylabel) in enumerate(PANELS):
-            _panel(axes[r][j], g, specs[name], protocols, kind, ylabel)
-        axes[0][j].set_title(f"{name}\n(base {specs[name]['base']})", fontsize=9)
+            _panel(axes[r0 + r][c], g, specs[name], protocols, kind, ylabel)
+        axes[r0][c].set_title(f"{name}\n(base {specs[name]['base']})", fontsize=9)
+    for j in range(len(names), groups * cols):
+        for r in (0, 1):
+            axes[2 * (j // cols) + r][j % cols].set_visible(False)
     if names:
         axes[0][0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{title}: mean and 95% interval over seeds; dotted line and band: the base",
