@@ -4,6 +4,7 @@ end-to-end workflow run."""
 import copy
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -291,3 +292,10 @@ def test_tiny_sweep_workflow_end_to_end(tmp_path):
     assert "Regularization paths" in (res / "tables" / "sweeps.md").read_text()
     r = subprocess.run(cmd + ["-n"], capture_output=True, text=True, env=env, timeout=300)
     assert "Nothing to be done" in r.stdout + r.stderr
+    # one more value: only that point trains (then the aggregates)
+    cfg = yaml.safe_load((tmp_path / "sweeps.yaml").read_text())
+    cfg["sweeps"]["tiny_l2"]["values"].append(1.0)
+    (tmp_path / "sweeps.yaml").write_text(yaml.safe_dump(cfg))
+    r = subprocess.run(cmd + ["-n"], capture_output=True, text=True, env=env, timeout=300)
+    trains = re.findall(r"rule train:\n(?:\s+\w+: .*\n)*?\s+wildcards: (.*)", r.stdout + r.stderr)
+    assert trains == ["protocol=corrected, experiment=tiny_l2-1, seed=1"], (r.stdout + r.stderr)[-3000:]
