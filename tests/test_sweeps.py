@@ -116,6 +116,25 @@ def test_a_config_without_sweeps_is_checked_as_before():
     assert sweeps.config_problems(c) == cc.config_problems(c)
 
 
+def test_the_sweep_study_config_is_valid_and_as_its_header_says():
+    from pipeline.study import status
+
+    files = [ROOT / "config" / f for f in ("config.yaml", "study.yaml", "sweeps.yaml")]
+    c = status.merge_configs(files)
+    assert sweeps.config_problems(c, files=files, schema=SCHEMA) == []
+    runs = status.planned_runs(c)          # `regstudy status` sees the points too
+    assert len(runs) == 350 and {r[0] for r in runs} == {"corrected"}
+    assert {r[2] for r in runs} == {1, 2, 3, 4, 5} and {r[3] for r in runs} == {20}
+    e = sweeps.expand_in_place(c)
+    specs = sweeps.sweep_specs(e)
+    assert len(specs) == 18 and {s["dataset"] for s in specs.values()} == {"flowers"}
+    assert all(len(s["points"]) >= 4 for n, s in specs.items() if "_bn" not in n)
+    noise = [p["value"] for p in specs["cnn_noise"]["points"]]
+    assert min(noise) <= 0.03 and max(noise) >= 1
+    assert cc.run_settings(e, "mlp_l1_adamw_n500-0.01")["quirks"]["decay"] == "after_adam"
+    assert cc.run_settings(e, "mlp_l1_n500-0.01")["train_size"] == 500
+
+
 # ---------------------------------------------------------------------------------------
 # layer addressing
 
