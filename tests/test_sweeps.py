@@ -109,6 +109,14 @@ def test_bad_sweeps_are_refused_naming_the_sweep_key(sweep, expected):
         sweeps.check_config(config_with({"s": sweep}), schema=SCHEMA)
 
 
+def test_a_sweep_may_not_take_a_tables_name():
+    sw = {"base": "flowers_mlp", "vary": "l2", "values": [0.1]}
+    assert sweeps.config_problems(config_with({"sweeps": sw}))[0].startswith(
+        "sweeps.sweeps: 'sweeps' names the sweeps' selection table")
+    assert sweeps.config_problems(config_with({"table1_flowers_mlp": sw}))[0].startswith(
+        "sweeps.table1_flowers_mlp: a table of this name exists")
+
+
 def test_a_config_without_sweeps_is_checked_as_before():
     c = copy.deepcopy(BASE_CONFIG)
     assert sweeps.expand(c)[0] is c

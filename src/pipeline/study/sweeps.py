@@ -30,6 +30,7 @@ import re
 from . import config_check as cc
 
 SETTINGS = ("l1", "l2", "train_size", "epochs", "learning_rate", "batch_size")
+SELECTION_TABLE = "sweeps"      # results/tables/sweeps.*: the values chosen on validation
 SWEEP_KEYS = {"base", "vary", "values", "set", "title"}
 SET_KEYS = cc.EXPERIMENT_KEYS - {"dataset", "table", "regularizer", "seed_study"}
 _LAYER = re.compile(r"^(?:net\[(\d+)\]|([a-z_]+)(?:\[(\d+)\])?)\.([a-z_]+)$")
@@ -132,6 +133,8 @@ def _sweep_problems(name, sw, experiments, tables):
     w = f"sweeps.{name}"
     if not cc._valid_name(name):
         return [f"{w}: a sweep name may hold letters, digits, _ and - (it names a table)"]
+    if name == SELECTION_TABLE:
+        return [f"{w}: {name!r} names the sweeps' selection table; choose another name"]
     if not isinstance(sw, dict):
         return [f"{w}: must be a mapping with base, vary and values, got {sw!r}"]
     out = [f"{w}.{k}: missing key" for k in ("base", "vary", "values") if k not in sw]
@@ -212,7 +215,8 @@ def expand(config):
             exp["regularizer"] = f"{sw['vary']} = {value_name(value, i)}"
             experiments[point] = exp
             origins[point] = (name, i, changed)
-    out["experiments"], out["tables"] = experiments, tables
+    if isinstance(out.get("experiments"), dict) and isinstance(out.get("tables"), dict):
+        out["experiments"], out["tables"] = experiments, tables
     sel = out.get("select")
     if isinstance(sel, list) and any(s in sweeps for s in sel):
         wanted = []
