@@ -16,19 +16,19 @@ if (_SRC / "pipeline").is_dir():
 
 from pipeline.study import config_check as cc
 from pipeline.study import failures
-from pipeline.study import sweeps
+from pipeline.study import sweeps as sweep_config
 from pipeline.version import engine_version
 
 # The key-path checks of pipeline.study.config_check (duplicate keys in the config files,
 # layer vocabulary, shapes, references between keys), then the JSON schema (which also
 # fills defaults). Either refuses the config before any job starts. `sweeps` are expanded
 # into experiments first, and their points checked like any other (pipeline.study.sweeps).
-sweeps.check_config(
+sweep_config.check_config(
     config,
     files=workflow.configfiles,
     schema=workflow.source_path("../schemas/config.schema.yaml"),
 )
-sweeps.expand_in_place(config)
+sweep_config.expand_in_place(config)
 
 
 validate(config, schema="../schemas/config.schema.yaml")

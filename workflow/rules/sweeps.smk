@@ -3,7 +3,7 @@
 # table; here, from runs.csv: the value chosen on validation accuracy per sweep, its test
 # accuracy against the base (results/tables/sweeps.*), one path figure per sweep and one
 # figure per data set with every path side by side.
-SWEEPS = sweeps.sweep_specs(config)
+SWEEPS = sweep_config.sweep_specs(config)
 SWEEP_DATASETS = sorted({s["dataset"] for s in SWEEPS.values()})
 
 
