@@ -153,6 +153,18 @@ def all_experiments_described():
 
 FIGURES = ["curves", "histograms", "predictions", "accuracy"]
 
+# The sweeps with a selected point (sweeps.smk): {name: {title, base, vary, dataset, points}}
+SWEEPS = sweep_config.sweep_specs(config)
+SWEEP_DATASETS = sorted({s["dataset"] for s in SWEEPS.values()})
+
+
+def sweep_outputs():
+    if not SWEEPS:
+        return []
+    out = expand("results/tables/sweeps.{ext}", ext=["csv", "md", "html"])
+    out += expand("results/figures/sweep_{sweep}.png", sweep=SWEEPS)
+    return out + expand("results/figures/sweeps_{dataset}.png", dataset=SWEEP_DATASETS)
+
 
 def all_outputs():
     out = ["results/tables/runs.csv", "results/tables/summary.csv"]

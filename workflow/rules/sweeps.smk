@@ -2,19 +2,7 @@
 # are ordinary experiments (expanded in common.smk) and its table is an ordinary study
 # table; here, from runs.csv: the value chosen on validation accuracy per sweep, its test
 # accuracy against the base (results/tables/sweeps.*), one path figure per sweep and one
-# figure per data set with every path side by side.
-SWEEPS = sweep_config.sweep_specs(config)
-SWEEP_DATASETS = sorted({s["dataset"] for s in SWEEPS.values()})
-
-
-def sweep_outputs():
-    if not SWEEPS:
-        return []
-    out = expand("results/tables/sweeps.{ext}", ext=["csv", "md", "html"])
-    out += expand("results/figures/sweep_{sweep}.png", sweep=SWEEPS)
-    return out + expand("results/figures/sweeps_{dataset}.png", dataset=SWEEP_DATASETS)
-
-
+# figure per data set with every path side by side. SWEEPS, SWEEP_DATASETS: common.smk.
 rule sweeps:
     input:
         runs="results/tables/runs.csv",
