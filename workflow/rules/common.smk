@@ -16,16 +16,19 @@ if (_SRC / "pipeline").is_dir():
 
 from pipeline.study import config_check as cc
 from pipeline.study import failures
+from pipeline.study import sweeps as sweep_config
 from pipeline.version import engine_version
 
 # The key-path checks of pipeline.study.config_check (duplicate keys in the config files,
 # layer vocabulary, shapes, references between keys), then the JSON schema (which also
-# fills defaults). Either refuses the config before any job starts.
-cc.check_config(
+# fills defaults). Either refuses the config before any job starts. `sweeps` are expanded
+# into experiments first, and their points checked like any other (pipeline.study.sweeps).
+sweep_config.check_config(
     config,
     files=workflow.configfiles,
     schema=workflow.source_path("../schemas/config.schema.yaml"),
 )
+sweep_config.expand_in_place(config)
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -150,6 +153,18 @@ def all_experiments_described():
 
 FIGURES = ["curves", "histograms", "predictions", "accuracy"]
 
+# The sweeps with a selected point (sweeps.smk): {name: {title, base, vary, dataset, points}}
+SWEEPS = sweep_config.sweep_specs(config)
+SWEEP_DATASETS = sorted({s["dataset"] for s in SWEEPS.values()})
+
+
+def sweep_outputs():
+    if not SWEEPS:
+        return []
+    out = expand("results/tables/sweeps.{ext}", ext=["csv", "md", "html"])
+    out += expand("results/figures/sweep_{sweep}.png", sweep=SWEEPS)
+    return out + expand("results/figures/sweeps_{dataset}.png", dataset=SWEEP_DATASETS)
+
 
 def all_outputs():
     out = ["results/tables/runs.csv", "results/tables/summary.csv"]
@@ -161,4 +176,5 @@ def all_outputs():
     out += expand("results/figures/{kind}_{table}.png", kind=FIGURES, table=TABLES)
     out += ["results/summary.md"]
     out += ["results/description.json", "results/description.md"]  # report.smk
+    out += sweep_outputs()  # sweeps.smk
     return out + retried_runs()

@@ -18,9 +18,10 @@ with log_to(snakemake.log[0]):
     manifests = [json.loads(Path(p).read_text()) for p in snakemake.input.manifests]
     standin = {m["dataset"] for m in manifests if is_standin(m)}
     print(f"generated stand-ins (not judged): {sorted(standin) or 'none'}")
-    for (name, t), csv, md, html in zip(spec.items(), snakemake.output.csv, snakemake.output.md,
-                                        snakemake.output.html):
-        assert Path(csv).stem == name, (csv, name)
+    # each output by its name: the params' JSON is key-sorted, the outputs are in config order
+    for csv, md, html in zip(snakemake.output.csv, snakemake.output.md, snakemake.output.html):
+        name = Path(csv).stem
+        t = spec[name]
         tables.write_study_table(
             snakemake.input.summary, t["experiments"], protocols, t["title"], csv, md, html,
             runs_csv=snakemake.input.runs,

@@ -51,6 +51,8 @@ args = [
     "--on-divergence", "record",
     "--dtype", s.get("dtype", "float32"),
 ]
+if s.get("train_size") is not None:
+    args += ["--train-size", s["train_size"]]
 if snakemake.threads == 1:
     args += ["--shards", 1]
 for key, value in s["quirks"].items():

@@ -42,19 +42,20 @@ ALLOW_EVEN_KERNELS = False
 TOP_KEYS = {
     "flowers_dir", "office31_dir", "image_size", "standin", "protocols", "seeds", "select",
     "training", "resources", "tables", "experiments", "resample", "jpeg_quality", "statistics",
+    "sweeps",   # expanded into experiments before these checks (pipeline.study.sweeps)
 }
-TOP_REQUIRED = TOP_KEYS - {"select", "resample", "jpeg_quality", "statistics"}
+TOP_REQUIRED = TOP_KEYS - {"select", "resample", "jpeg_quality", "statistics", "sweeps"}
 STATISTICS_KEYS = {"equivalence_margin"}
 EQUIVALENCE_MARGIN = 2.0
 TRAINING_KEYS = {"epochs", "batch_size", "learning_rate", "report", "quirks", "dtype",
-                 "eval_train_size"}
+                 "eval_train_size", "train_size"}
 DTYPES = ("float32", "float64")
 TRAINING_REQUIRED = ("epochs", "batch_size", "learning_rate")
 RESOURCE_STAGES = ("train", "prepare", "default")
 RESOURCE_KEYS = ("threads", "mem_mb", "runtime")
 EXPERIMENT_KEYS = {
     "dataset", "net", "table", "regularizer", "l1", "l2", "epochs", "batch_size",
-    "learning_rate", "quirks", "seed_study", "dtype",
+    "learning_rate", "quirks", "seed_study", "dtype", "train_size",
 }
 SEED_STUDY_KEYS = {
     "run", "accuracy", "accuracy_domain", "accuracy_object", "train_seconds", "near_zero",
@@ -511,6 +512,8 @@ def _check_run_settings(col, d, where):
         col.posint(d["batch_size"], _path(where, "batch_size"))
     if "learning_rate" in d:
         col.number(d["learning_rate"], _path(where, "learning_rate"), 0, lo_open=True)
+    if d.get("train_size") is not None:
+        col.posint(d["train_size"], _path(where, "train_size"))
     if "dtype" in d and d["dtype"] not in DTYPES:
         col.add(_path(where, "dtype"), f"expected one of {', '.join(DTYPES)}, got {d['dtype']!r}")
     if "quirks" in d and d["quirks"] is not None and col.mapping(d["quirks"], _path(where, "quirks")):
@@ -617,7 +620,10 @@ def table_title(config, table):
 
 
 def experiments_in_table(config, table):
-    return [n for n in selected_experiments(config) if table_of(config, n) == table]
+    from .sweeps import with_baseline      # a sweep's table starts with its base
+
+    return with_baseline(config, table,
+                         [n for n in selected_experiments(config) if table_of(config, n) == table])
 
 
 def datasets_used(config):
@@ -657,6 +663,9 @@ def run_settings(config, name):
     dtype = exp.get("dtype", tr.get("dtype", "float32"))
     if dtype != "float32":      # only then: float32 runs keep their rerun trigger of before
         settings["dtype"] = dtype
+    train_size = exp.get("train_size", tr.get("train_size"))
+    if train_size is not None:  # likewise: runs on the whole training split keep theirs
+        settings["train_size"] = int(train_size)
     return settings
 
 

@@ -68,7 +68,10 @@ def merge_configs(paths):
 
 
 def planned_runs(config):
-    """[(protocol, experiment, seed, epochs)] in the workflow's order."""
+    """[(protocol, experiment, seed, epochs)] in the workflow's order (sweeps expanded)."""
+    from pipeline.study.sweeps import expand
+
+    config = expand(config)[0]
     return [(p, e, int(s), int(cc.run_settings(config, e)["epochs"]))
             for e in cc.selected_experiments(config)
             for p in config["protocols"] for s in config["seeds"]]

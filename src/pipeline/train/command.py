@@ -93,6 +93,10 @@ def register(sub):
                         "the whole validation split (history columns eval_*: the clean "
                         "train-validation gap); a fixed subset drawn from the seed "
                         "(default 500; all of the training split if it is smaller)")
+    p.add_argument("--train-size", type=int, default=None,
+                   help="train on this many images of the training split: the first N of a "
+                        "seeded permutation, so subsets are nested as N grows (default: all; "
+                        "validation and test splits unchanged). Recorded in metrics.json")
     p.add_argument("--threads", type=int, default=None,
                    help="threads this run may use in all (default: as many as its shards, "
                         "at least 2). Shards and slices beyond it run one after another, "
@@ -111,7 +115,8 @@ def main(args):
     for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
                         ("--shards", 1 if args.shards is None else args.shards),
                         ("--eval-train-size", args.eval_train_size),
-                        ("--threads", 1 if args.threads is None else args.threads)):
+                        ("--threads", 1 if args.threads is None else args.threads),
+                        ("--train-size", 1 if args.train_size is None else args.train_size)):
         if value <= 0:
             print(f"error: {name} must be positive, got {value}", file=sys.stderr)
             return 2
@@ -122,7 +127,8 @@ def main(args):
             batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
             experiment=args.experiment or Path(args.out).name, report=args.report,
             on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype,
-            eval_train_size=args.eval_train_size, threads=args.threads)
+            eval_train_size=args.eval_train_size, threads=args.threads,
+            train_size=args.train_size)
         metrics = run(settings, args.out, log=lambda line: print(line, flush=True))
     except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.faults
         print(f"error: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ import numpy as np
 from pipeline import atomic, provenance
 from pipeline.data.cache import load_cache
 from pipeline.data.split import reference_split
+from pipeline.data.subset import train_subset
 from pipeline.engine.config import ConfigError, parse_hidden
 from pipeline.engine.losses import head_slices, probabilities
 from pipeline.engine.network import INIT_STD, Network
@@ -65,6 +66,7 @@ class RunSettings:
     dtype: str = "float32"          # precision of parameters and activations (DTYPES)
     eval_train_size: int = EVAL_TRAIN_SIZE   # training images of the evaluation-mode curves
     threads: int | None = None      # threads the run may use in all; None: as its shards use
+    train_size: int | None = None   # train on this many images of the training split (None: all)
 
 
 class RunDiverged(RuntimeError):
@@ -147,6 +149,11 @@ def run(s: RunSettings, out_dir, log=print):
 
     streams = make_streams(s.seed, quirks["rng"])
     train_idx, val_idx, test_idx = reference_split(cache.n, streams["split"])
+    if s.train_size is not None:     # unset: no draw at all, the run is bit-identical
+        try:
+            train_idx = train_subset(s.seed, train_idx, s.train_size)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     net = Network(specs, x.shape[1:], head_sizes, bn_backward=quirks["bn_backward"],
                   bn_debias=quirks["bn_running_stats"] == "debiased", dtype=np.dtype(s.dtype))
     net.init_params(streams["init"], init=INIT_STD if quirks["init"] == "normal0.03"
@@ -160,7 +167,7 @@ def run(s: RunSettings, out_dir, log=print):
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
                                                            "data", "experiment", "threads")
-           and (k, v) != ("dtype", "float32")},       # float32: checkpoints of before stay valid
+           and (k, v) not in (("dtype", "float32"), ("train_size", None))},  # checkpoints of before stay valid
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
         "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
         **({"data_decoding": cache.decoding} if cache.decoding else {})})
@@ -218,7 +225,7 @@ def run(s: RunSettings, out_dir, log=print):
         "params": stats, "flushed_subnormals": trainer.flushed,
         "shards": trainer.sharded.shards, "threads": trainer.sharded.threads,
         "dtype": s.dtype, "data_decoding": cache.decoding,
-        "eval_train_size": len(ci),
+        "eval_train_size": len(ci), "train_size": s.train_size,
         "engine_version": engine_version(),
         "environment": provenance.environment(),
     }

@@ -1,0 +1,24 @@
+"""Training on a subset of the training split (`train_size`).
+
+The subset is the first N of a seeded permutation of the training split, drawn from a
+stream of its own: deterministic per seed, nested as N grows (the 500-image subset lies
+inside the 1000-image one), and never touching the validation or test split. The
+training streams (split, initialisation, shuffles, masks) draw exactly as without it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Entropy word of the subset's stream ("subs"), distinct from every other stream of a seed.
+SUBSET_STREAM = 0x73756273
+
+
+def train_subset(seed, train_idx, size):
+    """The first `size` images of a seeded permutation of `train_idx`, kept in the
+    split's order. Raises ValueError if the split holds fewer than `size` images."""
+    train_idx = np.asarray(train_idx)
+    if size < 1 or size > len(train_idx):
+        raise ValueError(f"train_size {size} must be from 1 to the training split's "
+                         f"{len(train_idx)} images")
+    order = np.random.default_rng([seed, SUBSET_STREAM]).permutation(len(train_idx))
+    return train_idx[np.sort(order[:size])]
