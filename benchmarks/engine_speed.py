@@ -8,8 +8,13 @@ training down (last epoch / first epoch).
     python benchmarks/engine_speed.py                 # everything, ~10 minutes
     python benchmarks/engine_speed.py --quick         # 1 repeat, no 10-epoch runs
 
-The engine uses two threads of its own (two shards of each minibatch for the CNNs, two
-slices of the flat buffers for the MLP's optimizer, one-thread BLAS), PyTorch --threads.
+Both sides get --threads threads: PyTorch through torch.set_num_threads, the engine as
+its thread budget (regstudy train --threads) over one-thread BLAS. At 2 (the default) the
+engine runs two shards of each minibatch for the CNNs and two slices of the MLP's big
+layer and optimizer; at 1 it runs one shard on one thread, as a workflow job declared
+`threads: 1` does.
+
+    python benchmarks/engine_speed.py --threads 1 --no-long   # both sides single-threaded
 
 Medians over --repeats rounds; each round times every variant once, in turn, and the
 ratios are medians of per-round ratios. Machines here are shared and noisy: read the ratios.
@@ -18,8 +23,8 @@ import argparse
 import os
 import sys
 
-# The engine runs its own threads (2 shards / slices, engine.shards) over one-thread BLAS,
-# as `regstudy train` does; fixed before NumPy loads. --threads is PyTorch's count.
+# The engine runs its own threads (--threads: shards / slices, engine.shards) over
+# one-thread BLAS, as `regstudy train` does; fixed before NumPy loads.
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"
 
@@ -82,11 +87,12 @@ def load_images(args):
     return c["x"][idx], c["y"][idx], source
 
 
-def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0):
+def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0, threads=2):
     net = Network(hidden, x.shape[1:], [5])
     streams = make_streams(seed, "separate_streams")
     net.init_params(streams["init"])
-    tr = Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x)
+    tr = Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x, threads=threads,
+                 shards=1 if threads == 1 else None)     # as a one-thread workflow job
     idx = np.arange(len(x))
     secs = [tr.epoch(x, y, idx, streams, e)["train_seconds"] for e in range(epochs)]
     tr.close()
@@ -144,7 +150,7 @@ def table(title, rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2,
-                    help="PyTorch threads (default 2; the engine uses 2 threads of its own)")
+                    help="threads of each side: PyTorch's and the engine's (default 2)")
     ap.add_argument("--repeats", type=int, default=3, help="rounds (one epoch of every variant each); medians count")
     ap.add_argument("--quick", action="store_true", help="1 repeat, skip the 10-epoch runs")
     ap.add_argument("--only", choices=["mlp", "cnn"], help="one network only")
@@ -153,6 +159,8 @@ def main():
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     ap.add_argument("--long-only", action="store_true", help="only the 10-epoch runs")
     ap.add_argument("--no-long", action="store_true", help="skip the 10-epoch runs")
+    ap.add_argument("--plain", action="store_true",
+                    help="only the unregularized network of each kind (mlp, cnn1)")
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
     repeats = 1 if args.quick else args.repeats
@@ -179,13 +187,15 @@ def main():
             continue
         ours = {name: [] for name in variants}
         theirs = {name: [] for name in variants}
+        if args.plain:
+            variants = {"none": variants["none"]}
         names = list(variants)
         for r in range(repeats):   # round-robin: every variant, both engines, each round;
             # the order rotates, so no variant always runs first (measured: the first of a
             # round ran 5-15% faster, whichever it was)
             for name in names[r % len(names):] + names[:r % len(names)]:
                 hidden, l1, l2 = variants[name]
-                ours[name].append(numpy_epoch(hidden, l1, l2, x, y)[0][0])
+                ours[name].append(numpy_epoch(hidden, l1, l2, x, y, threads=args.threads)[0][0])
                 if torch:
                     theirs[name].append(torch_epoch(torch, kind, name, l1, l2, xt, yt))
                 print(f"  round {r + 1} {kind} {name}: numpy {ours[name][-1]:.2f}"
@@ -203,7 +213,8 @@ def main():
                 ("cnn1 with L2 0.01", NAMED_NETS["cnn1"], 0, 0.01, "corrected")]:
             if args.only and (args.only == "mlp") != label.startswith("MLP"):
                 continue
-            secs, flushed = numpy_epoch(hidden, l1, l2, x, y, protocol=proto, epochs=10)
+            secs, flushed = numpy_epoch(hidden, l1, l2, x, y, protocol=proto, epochs=10,
+                                        threads=args.threads)
             late = statistics.median(secs[-3:]) / statistics.median(secs[:3])
             print(f"{label:<26} " + " ".join(f"{s:.2f}" for s in secs)
                   + f"  last/first {secs[-1] / secs[0]:.2f}  (median of last 3 / first 3: "
