@@ -15,6 +15,7 @@ layer and optimizer; at 1 it runs one shard on one thread, as a workflow job dec
 `threads: 1` does.
 
     python benchmarks/engine_speed.py --threads 1 --no-long   # both sides single-threaded
+    python benchmarks/engine_speed.py --plain --interleave 10 --no-long   # busy machine
 
 Medians over --repeats rounds; each round times every variant once, in turn, and the
 ratios are medians of per-round ratios. Machines here are shared and noisy: read the ratios.
@@ -122,6 +123,55 @@ def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
     return time.perf_counter() - t0
 
 
+def interleaved_epoch(torch, kind, variant, hidden, l1, l2, x, y, xt, yt, threads, block,
+                      seed=0):
+    """One epoch of each engine, alternating blocks of `block` steps between them (which
+    goes first alternates too), so both see the same load even when it moves within
+    seconds; returns (engine seconds, PyTorch seconds), training steps only."""
+    from torch_nets import build
+    net = Network(hidden, x.shape[1:], [5])
+    streams = make_streams(seed, "separate_streams")
+    net.init_params(streams["init"])
+    tr = Trainer(net, resolve("corrected"), l1=l1, l2=l2, train_images=x, threads=threads,
+                 shards=1 if threads == 1 else None)
+    torch.manual_seed(seed)
+    tnet = build(torch, kind, variant)
+    opt = torch.optim.Adam(tnet.parameters(), lr=0.001)
+    lossf = torch.nn.CrossEntropyLoss()
+    weights = [p for p in tnet.parameters() if p.dim() > 1]
+    tnet.train()
+    order = np.random.default_rng(seed).permutation(len(x))
+    torder = torch.from_numpy(order)
+    starts = list(range(0, len(x), 10))
+
+    def ours(steps):
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in steps:
+                idx = order[i:i + 10]
+                tr.step(x[idx], y[idx], streams["layers"])
+
+    def theirs(steps):
+        for i in steps:
+            idx = torder[i:i + 10]
+            loss = lossf(tnet(xt[idx]), yt[idx])
+            if l2:
+                loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
+            if l1:
+                loss = loss + l1 * sum(w.abs().sum() for w in weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    secs = [0.0, 0.0]
+    for b in range(0, len(starts), block):
+        steps = starts[b:b + block]
+        for side in ((0, 1) if (b // block) % 2 == 0 else (1, 0)):
+            t = time.perf_counter()
+            (ours, theirs)[side](steps)
+            secs[side] += time.perf_counter() - t
+    tr.close()
+    return secs
+
+
 def spread(ratios):
     """'median [min-max]' of per-round ratios: the range shows how much the machine's
     load moved them."""
@@ -159,6 +209,10 @@ def main():
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     ap.add_argument("--long-only", action="store_true", help="only the 10-epoch runs")
     ap.add_argument("--no-long", action="store_true", help="skip the 10-epoch runs")
+    ap.add_argument("--interleave", type=int, default=0, metavar="STEPS",
+                    help="alternate the two engines every STEPS steps within each epoch "
+                         "(for a busy machine, whose load moves within seconds; needs "
+                         "PyTorch)")
     ap.add_argument("--plain", action="store_true",
                     help="only the unregularized network of each kind (mlp, cnn1)")
     ap.add_argument("--json", help="also write the numbers to this file")
@@ -195,6 +249,14 @@ def main():
             # round ran 5-15% faster, whichever it was)
             for name in names[r % len(names):] + names[:r % len(names)]:
                 hidden, l1, l2 = variants[name]
+                if torch and args.interleave:
+                    a, b = interleaved_epoch(torch, kind, name, hidden, l1, l2, x, y, xt, yt,
+                                             args.threads, args.interleave)
+                    ours[name].append(a)
+                    theirs[name].append(b)
+                    print(f"  round {r + 1} {kind} {name}: numpy {a:.2f}  torch {b:.2f}  "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+                    continue
                 ours[name].append(numpy_epoch(hidden, l1, l2, x, y, threads=args.threads)[0][0])
                 if torch:
                     theirs[name].append(torch_epoch(torch, kind, name, l1, l2, xt, yt))
