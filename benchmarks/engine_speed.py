@@ -100,7 +100,8 @@ def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0, th
     return secs, tr.flushed
 
 
-def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
+def torch_trainer(torch, kind, variant, l1, l2, xt, yt, seed=0):
+    """run(index_batches): PyTorch training steps of the benchmark's network on them."""
     from torch_nets import build
     torch.manual_seed(seed)
     net = build(torch, kind, variant)
@@ -108,18 +109,25 @@ def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
     lossf = torch.nn.CrossEntropyLoss()
     weights = [p for p in net.parameters() if p.dim() > 1]
     net.train()
+
+    def run(batches):
+        for idx in batches:
+            loss = lossf(net(xt[idx]), yt[idx])
+            if l2:
+                loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
+            if l1:
+                loss = loss + l1 * sum(w.abs().sum() for w in weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return run
+
+
+def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
+    run = torch_trainer(torch, kind, variant, l1, l2, xt, yt, seed)
     order = torch.from_numpy(np.random.default_rng(seed).permutation(len(xt)))
     t0 = time.perf_counter()
-    for i in range(0, len(xt), 10):
-        idx = order[i:i + 10]
-        loss = lossf(net(xt[idx]), yt[idx])
-        if l2:
-            loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
-        if l1:
-            loss = loss + l1 * sum(w.abs().sum() for w in weights)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    run(order[i:i + 10] for i in range(0, len(xt), 10))
     return time.perf_counter() - t0
 
 
@@ -128,18 +136,12 @@ def interleaved_epoch(torch, kind, variant, hidden, l1, l2, x, y, xt, yt, thread
     """One epoch of each engine, alternating blocks of `block` steps between them (which
     goes first alternates too), so both see the same load even when it moves within
     seconds; returns (engine seconds, PyTorch seconds), training steps only."""
-    from torch_nets import build
     net = Network(hidden, x.shape[1:], [5])
     streams = make_streams(seed, "separate_streams")
     net.init_params(streams["init"])
     tr = Trainer(net, resolve("corrected"), l1=l1, l2=l2, train_images=x, threads=threads,
                  shards=1 if threads == 1 else None)
-    torch.manual_seed(seed)
-    tnet = build(torch, kind, variant)
-    opt = torch.optim.Adam(tnet.parameters(), lr=0.001)
-    lossf = torch.nn.CrossEntropyLoss()
-    weights = [p for p in tnet.parameters() if p.dim() > 1]
-    tnet.train()
+    run_torch = torch_trainer(torch, kind, variant, l1, l2, xt, yt, seed)
     order = np.random.default_rng(seed).permutation(len(x))
     torder = torch.from_numpy(order)
     starts = list(range(0, len(x), 10))
@@ -151,16 +153,7 @@ def interleaved_epoch(torch, kind, variant, hidden, l1, l2, x, y, xt, yt, thread
                 tr.step(x[idx], y[idx], streams["layers"])
 
     def theirs(steps):
-        for i in steps:
-            idx = torder[i:i + 10]
-            loss = lossf(tnet(xt[idx]), yt[idx])
-            if l2:
-                loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
-            if l1:
-                loss = loss + l1 * sum(w.abs().sum() for w in weights)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        run_torch(torder[i:i + 10] for i in steps)
     secs = [0.0, 0.0]
     for b in range(0, len(starts), block):
         steps = starts[b:b + block]
