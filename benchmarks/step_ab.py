@@ -52,7 +52,7 @@ def main():
     x, y = c["x"][:3450], c["y"][:3450]
     net = Network(NAMED_NETS[args.net], x.shape[1:], c.head_sizes)
     streams = make_streams(0, "separate_streams")
-    net.init_params(streams["init"], std="he")
+    net.init_params(streams["init"], "he")
     tr = Trainer(net, resolve("corrected"), l1=args.l1, l2=args.l2, train_images=x,
                  threads=args.threads, shards=1 if args.threads == 1 else None)
     order = np.random.default_rng(0).permutation(len(x))
