@@ -8,8 +8,14 @@ training down (last epoch / first epoch).
     python benchmarks/engine_speed.py                 # everything, ~10 minutes
     python benchmarks/engine_speed.py --quick         # 1 repeat, no 10-epoch runs
 
-The engine uses two threads of its own (two shards of each minibatch for the CNNs, two
-slices of the flat buffers for the MLP's optimizer, one-thread BLAS), PyTorch --threads.
+Both sides get --threads threads: PyTorch through torch.set_num_threads, the engine as
+its thread budget (regstudy train --threads) over one-thread BLAS. At 2 (the default) the
+engine runs two shards of each minibatch for the CNNs and two slices of the MLP's big
+layer and optimizer; at 1 it runs one shard on one thread, as a workflow job declared
+`threads: 1` does.
+
+    python benchmarks/engine_speed.py --threads 1 --no-long   # both sides single-threaded
+    python benchmarks/engine_speed.py --plain --interleave 10 --no-long   # busy machine
 
 Medians over --repeats rounds; each round times every variant once, in turn, and the
 ratios are medians of per-round ratios. Machines here are shared and noisy: read the ratios.
@@ -18,8 +24,8 @@ import argparse
 import os
 import sys
 
-# The engine runs its own threads (2 shards / slices, engine.shards) over one-thread BLAS,
-# as `regstudy train` does; fixed before NumPy loads. --threads is PyTorch's count.
+# The engine runs its own threads (--threads: shards / slices, engine.shards) over
+# one-thread BLAS, as `regstudy train` does; fixed before NumPy loads.
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"
 
@@ -82,18 +88,20 @@ def load_images(args):
     return c["x"][idx], c["y"][idx], source
 
 
-def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0):
+def numpy_epoch(hidden, l1, l2, x, y, protocol="corrected", epochs=1, seed=0, threads=2):
     net = Network(hidden, x.shape[1:], [5])
     streams = make_streams(seed, "separate_streams")
     net.init_params(streams["init"])
-    tr = Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x)
+    tr = Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x, threads=threads,
+                 shards=1 if threads == 1 else None)     # as a one-thread workflow job
     idx = np.arange(len(x))
     secs = [tr.epoch(x, y, idx, streams, e)["train_seconds"] for e in range(epochs)]
     tr.close()
     return secs, tr.flushed
 
 
-def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
+def torch_trainer(torch, kind, variant, l1, l2, xt, yt, seed=0):
+    """run(index_batches): PyTorch training steps of the benchmark's network on them."""
     from torch_nets import build
     torch.manual_seed(seed)
     net = build(torch, kind, variant)
@@ -101,19 +109,60 @@ def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
     lossf = torch.nn.CrossEntropyLoss()
     weights = [p for p in net.parameters() if p.dim() > 1]
     net.train()
+
+    def run(batches):
+        for idx in batches:
+            loss = lossf(net(xt[idx]), yt[idx])
+            if l2:
+                loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
+            if l1:
+                loss = loss + l1 * sum(w.abs().sum() for w in weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return run
+
+
+def torch_epoch(torch, kind, variant, l1, l2, xt, yt, seed=0):
+    run = torch_trainer(torch, kind, variant, l1, l2, xt, yt, seed)
     order = torch.from_numpy(np.random.default_rng(seed).permutation(len(xt)))
     t0 = time.perf_counter()
-    for i in range(0, len(xt), 10):
-        idx = order[i:i + 10]
-        loss = lossf(net(xt[idx]), yt[idx])
-        if l2:
-            loss = loss + 0.5 * l2 * sum((w * w).sum() for w in weights)
-        if l1:
-            loss = loss + l1 * sum(w.abs().sum() for w in weights)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    run(order[i:i + 10] for i in range(0, len(xt), 10))
     return time.perf_counter() - t0
+
+
+def interleaved_epoch(torch, kind, variant, hidden, l1, l2, x, y, xt, yt, threads, block,
+                      seed=0):
+    """One epoch of each engine, alternating blocks of `block` steps between them (which
+    goes first alternates too), so both see the same load even when it moves within
+    seconds; returns (engine seconds, PyTorch seconds), training steps only."""
+    net = Network(hidden, x.shape[1:], [5])
+    streams = make_streams(seed, "separate_streams")
+    net.init_params(streams["init"])
+    tr = Trainer(net, resolve("corrected"), l1=l1, l2=l2, train_images=x, threads=threads,
+                 shards=1 if threads == 1 else None)
+    run_torch = torch_trainer(torch, kind, variant, l1, l2, xt, yt, seed)
+    order = np.random.default_rng(seed).permutation(len(x))
+    torder = torch.from_numpy(order)
+    starts = list(range(0, len(x), 10))
+
+    def ours(steps):
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in steps:
+                idx = order[i:i + 10]
+                tr.step(x[idx], y[idx], streams["layers"])
+
+    def theirs(steps):
+        run_torch(torder[i:i + 10] for i in steps)
+    secs = [0.0, 0.0]
+    for b in range(0, len(starts), block):
+        steps = starts[b:b + block]
+        for side in ((0, 1) if (b // block) % 2 == 0 else (1, 0)):
+            t = time.perf_counter()
+            (ours, theirs)[side](steps)
+            secs[side] += time.perf_counter() - t
+    tr.close()
+    return secs
 
 
 def spread(ratios):
@@ -144,7 +193,7 @@ def table(title, rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2,
-                    help="PyTorch threads (default 2; the engine uses 2 threads of its own)")
+                    help="threads of each side: PyTorch's and the engine's (default 2)")
     ap.add_argument("--repeats", type=int, default=3, help="rounds (one epoch of every variant each); medians count")
     ap.add_argument("--quick", action="store_true", help="1 repeat, skip the 10-epoch runs")
     ap.add_argument("--only", choices=["mlp", "cnn"], help="one network only")
@@ -153,6 +202,12 @@ def main():
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     ap.add_argument("--long-only", action="store_true", help="only the 10-epoch runs")
     ap.add_argument("--no-long", action="store_true", help="skip the 10-epoch runs")
+    ap.add_argument("--interleave", type=int, default=0, metavar="STEPS",
+                    help="alternate the two engines every STEPS steps within each epoch "
+                         "(for a busy machine, whose load moves within seconds; needs "
+                         "PyTorch)")
+    ap.add_argument("--plain", action="store_true",
+                    help="only the unregularized network of each kind (mlp, cnn1)")
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
     repeats = 1 if args.quick else args.repeats
@@ -179,13 +234,23 @@ def main():
             continue
         ours = {name: [] for name in variants}
         theirs = {name: [] for name in variants}
+        if args.plain:
+            variants = {"none": variants["none"]}
         names = list(variants)
         for r in range(repeats):   # round-robin: every variant, both engines, each round;
             # the order rotates, so no variant always runs first (measured: the first of a
             # round ran 5-15% faster, whichever it was)
             for name in names[r % len(names):] + names[:r % len(names)]:
                 hidden, l1, l2 = variants[name]
-                ours[name].append(numpy_epoch(hidden, l1, l2, x, y)[0][0])
+                if torch and args.interleave:
+                    a, b = interleaved_epoch(torch, kind, name, hidden, l1, l2, x, y, xt, yt,
+                                             args.threads, args.interleave)
+                    ours[name].append(a)
+                    theirs[name].append(b)
+                    print(f"  round {r + 1} {kind} {name}: numpy {a:.2f}  torch {b:.2f}  "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+                    continue
+                ours[name].append(numpy_epoch(hidden, l1, l2, x, y, threads=args.threads)[0][0])
                 if torch:
                     theirs[name].append(torch_epoch(torch, kind, name, l1, l2, xt, yt))
                 print(f"  round {r + 1} {kind} {name}: numpy {ours[name][-1]:.2f}"
@@ -203,7 +268,8 @@ def main():
                 ("cnn1 with L2 0.01", NAMED_NETS["cnn1"], 0, 0.01, "corrected")]:
             if args.only and (args.only == "mlp") != label.startswith("MLP"):
                 continue
-            secs, flushed = numpy_epoch(hidden, l1, l2, x, y, protocol=proto, epochs=10)
+            secs, flushed = numpy_epoch(hidden, l1, l2, x, y, protocol=proto, epochs=10,
+                                        threads=args.threads)
             late = statistics.median(secs[-3:]) / statistics.median(secs[:3])
             print(f"{label:<26} " + " ".join(f"{s:.2f}" for s in secs)
                   + f"  last/first {secs[-1] / secs[0]:.2f}  (median of last 3 / first 3: "
