@@ -1,7 +1,7 @@
 """Why does an initialisation rule train the MLP [30,10] well or badly? Trains the engine's
 MLP under the `corrected` protocol (standardized inputs) with each --init rule and, before
-training, after steps 1, 10 and 100 and after every epoch, looks at its first layer on a fixed sample of training
-images (the first --sample images of the seed's training split):
+training, after steps 1, 10 and 100 and after every epoch, looks at its layers on a fixed
+sample of training images (the first --sample images of the seed's training split):
 
     dead1 %   first-layer ReLU units that are <= 0 on every image of the sample
     dead2 %   the same for the second hidden layer (10 units)
