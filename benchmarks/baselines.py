@@ -55,8 +55,8 @@ def cache_path(data):
 
 def engine_accuracy(data, net, seed, epochs, quirks):
     with tempfile.TemporaryDirectory() as out:
-        m = run(RunSettings(data=str(data), net=NAMED_NETS[net], quirks=quirks, seed=seed, epochs=epochs,
-                            shards=1, report=0), out, log=lambda *_: None)
+        m = run(RunSettings(data=str(data), net=NAMED_NETS[net], quirks=quirks, seed=seed,
+                            epochs=epochs, shards=1, report=0), out, log=lambda *_: None)
     return m["test_accuracy"]
 
 
@@ -118,7 +118,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--quirk", action="append", default=[], metavar="NAME=VALUE",
                     help="engine protocol override (repeatable), e.g. init=he")
-    ap.add_argument("--results", default=str(Path(tempfile.gettempdir()) / "regstudy-baselines.json"),
+    ap.add_argument("--results",
+                    default=str(Path(tempfile.gettempdir()) / "regstudy-baselines.json"),
                     help="finished runs (JSON), reused by later calls")
     args = ap.parse_args()
     quirks = dict(q.split("=", 1) for q in args.quirk)
