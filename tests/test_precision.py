@@ -82,5 +82,4 @@ def test_config_refuses_other_dtypes(config, where):
     d["dtype"] = "float16"
     p = cc.config_problems(config, schema=SCHEMA)
     key = "training.dtype" if where == "training" else "experiments.flowers_mlp.dtype"
-    assert p and p[0].startswith(key) and "float32, float64" in p[0]
-    assert any(m.startswith(key) for m in cc.schema_problems(config, SCHEMA))
+    assert p == [f"{key}: 'float16' is not one of ['float32', 'float64']"]

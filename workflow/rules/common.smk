@@ -4,8 +4,6 @@ import os
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 # This checkout's package first (also without `pip install -e .`). Found from this rule
 # file, not workflow.basedir (the folder of the user's Snakefile when this workflow is a
 # module); a workflow fetched from GitHub has no src/ beside it and uses the installed one.
@@ -18,18 +16,14 @@ from pipeline.study import config_check as cc
 from pipeline.study import failures
 from pipeline.version import engine_version
 
-# The key-path checks of pipeline.study.config_check (duplicate keys in the config files,
-# layer vocabulary, shapes, references between keys), then the JSON schema (which also
-# fills defaults). Either refuses the config before any job starts.
+# One validation path (pipeline.study.config_check): duplicate keys in the config files,
+# the JSON schema (which also fills its defaults), the engine's check of each network,
+# references between keys. It refuses the config before any job starts.
 cc.check_config(
     config,
-    files=workflow.configfiles,
     schema=workflow.source_path("../schemas/config.schema.yaml"),
+    files=workflow.configfiles,
 )
-
-
-validate(config, schema="../schemas/config.schema.yaml")
-
 
 EXPERIMENTS = cc.selected_experiments(config)
 PROTOCOLS = list(config["protocols"])
@@ -40,7 +34,6 @@ DATASETS = cc.datasets_used(config)
 ENGINE_VERSION = engine_version()
 
 RUN = "results/runs/{protocol}/{experiment}/seed{seed}"
-RUN_FILES = ("metrics.json", "history.csv", "params.npz", "predictions.npz")
 
 
 wildcard_constraints:
