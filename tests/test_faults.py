@@ -282,20 +282,19 @@ def test_cache_replaced_or_removed_mid_study(tmp_path, capsys):
 # --- the workflow's training job: its child, its failure record, the tables ---------------
 
 
-def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path, monkeypatch):
+def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path):
     """SIGKILL (a cluster's or the kernel's memory limit) cannot be caught by the run: the
     job's own process, left alive, names the setting."""
-    from pipeline.study import failures, jobenv
+    import signal
 
-    oom = tmp_path / "oom-killed-python"
-    oom.write_text("#!/bin/sh\nkill -9 $$\n")
-    oom.chmod(0o755)
-    monkeypatch.setattr(sys, "executable", str(oom))
+    from pipeline import jobs
+    from pipeline.study import failures
+
     run = tmp_path / "results" / "runs" / "corrected" / "flowers_cnn1" / "seed2"
     record, log = failures.record_path(run), tmp_path / "train.log"
     with pytest.raises(SystemExit) as e:
-        jobenv.run_child(["train", "--out", run], log, 1, rule="train", mem_mb=2000,
-                         record=record)
+        jobs.run_child(lambda: os.kill(os.getpid(), signal.SIGKILL), "regstudy train", log,
+                       rule="train", mem_mb=2000, record=record)
     assert e.value.code == 5
     assert record == tmp_path / "results" / "failures" / "corrected" / "flowers_cnn1" / "seed2.json"
     r = json.loads(record.read_text())
@@ -308,13 +307,16 @@ def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path, m
 
 
 def test_job_fault_in_the_child_leaves_its_record(tmp_path, capsys):
-    from pipeline.study import failures, jobenv
+    from pipeline import jobs
+    from pipeline.study import failures
+    from pipeline.train.run import RunSettings, run_job
 
     run = tmp_path / "results" / "runs" / "reference" / "flowers_mlp" / "seed1"
     record = failures.record_path(run)
+    settings = RunSettings(data=str(tmp_path / "gone.npz"), net=[40, 20], epochs=3)
     with pytest.raises(SystemExit) as e:
-        jobenv.run_child(train_args(tmp_path / "gone.npz", run), tmp_path / "t.log", 1,
-                         rule="train", mem_mb=500, record=record)
+        jobs.run_child(lambda: run_job(settings, run)[0], "regstudy train", tmp_path / "t.log",
+                       rule="train", mem_mb=500, record=record)
     assert e.value.code == 7
     r = json.loads(record.read_text())
     assert r["exit_code"] == 7 and r["error"].startswith(f"{tmp_path}/gone.npz: cache file not found")
@@ -375,7 +377,7 @@ def test_workflow_goes_on_shows_the_failed_run_and_retries_it(tmp_path, unprivil
 
     r, out = snakemake()
     assert r.returncode != 0
-    assert f"error: permission denied: {rel}/net.json ({rel}: dr-xr-xr-x nobody:nogroup" in out
+    assert f"error: permission denied: {rel}/history.csv ({rel}: dr-xr-xr-x nobody:nogroup" in out
     assert "non-zero exit status 6" in out, out[-3000:]
     for seed, exp in ((1, "flowers_mlp"), (1, "office31_cnn4"), (2, "office31_cnn4")):
         assert (tmp_path / f"results/runs/corrected/{exp}/seed{seed}/metrics.json").exists()
@@ -387,7 +389,7 @@ def test_workflow_goes_on_shows_the_failed_run_and_retries_it(tmp_path, unprivil
     assert r.returncode != 0 and "non-zero exit status 6" in out
     runs = status()
     assert runs.loc[("flowers_mlp", 2), "status"] == "failed"
-    assert runs.loc[("flowers_mlp", 2), "error"].startswith(f"permission denied: {rel}/net.json")
+    assert runs.loc[("flowers_mlp", 2), "error"].startswith(f"permission denied: {rel}/history.csv")
     assert (runs.drop(("flowers_mlp", 2)).status == "ok").all()
     summary = pd.read_csv(tmp_path / "results/tables/summary.csv").set_index("experiment")
     assert summary.loc["flowers_mlp", "n_failed"] == 1 and summary.loc["flowers_mlp", "n_ok"] == 1
