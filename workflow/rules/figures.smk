@@ -8,6 +8,7 @@ rule figures:
         metrics=table_runs("metrics.json"),
         stats=table_runs("stats.json", seeds=SEEDS[:1]),
         predictions=table_runs("predictions.npz", seeds=SEEDS[:1]),
+        summary="results/tables/summary.csv",
         data=lambda w: expand(
             "results/data/{dataset}.npz",
             dataset=sorted(

@@ -18,8 +18,4 @@ with log_to(snakemake.log[0]):
     first = [m for m in i.metrics if Path(m).parent.name == f"seed{p.first_seed}"]
     figures.predictions(list(i.predictions), first, list(i.data), described, o.predictions,
                         p.title, samples=int(p.samples))
-    # the table's own runs, so that a figure of one table does not wait on the others
-    from pipeline.study import runs
-
-    summary = runs.summarize(runs.collect_runs(list(i.metrics), [], [], described), described)
-    figures.accuracy_chart(summary, described, list(p.protocols), o.accuracy, p.title)
+    figures.accuracy_chart(i.summary, described, list(p.protocols), o.accuracy, p.title)
