@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.study import config_check as cc
+from pipeline.study import experiments as ex
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "config.yaml"
@@ -49,9 +50,9 @@ def test_seeds10_is_the_flowers_matrix_over_ten_seeds(config):
     assert cc.config_problems(config, schema=SCHEMA) == []
     assert config["seeds"] == list(range(1, 11)) and config["image_size"] == 96
     assert config["protocols"] == ["reference", "corrected"]
-    assert cc.table_names(config) == ["table1_flowers_mlp", "table2_flowers_cnn"]
-    assert cc.datasets_used(config) == ["flowers"]
-    assert len(cc.selected_experiments(config)) == 9
+    assert ex.table_names(config) == ["table1_flowers_mlp", "table2_flowers_cnn"]
+    assert ex.datasets_used(config) == ["flowers"]
+    assert len(ex.selected_experiments(config)) == 9
 
 
 def test_default_matrix_is_the_seed_study(config):
@@ -182,18 +183,18 @@ def test_eval_train_size_must_be_a_positive_int(config, value, why):
 
 
 def test_equivalence_margin_default_and_override(config):
-    assert cc.equivalence_margin(config) == 2.0
+    assert ex.equivalence_margin(config) == 2.0
     del config["statistics"]
-    assert problems(config) == [] and cc.equivalence_margin(config) == 2.0
+    assert problems(config) == [] and ex.equivalence_margin(config) == 2.0
     config["statistics"] = {"equivalence_margin": 1.5}
-    assert problems(config) == [] and cc.equivalence_margin(config) == 1.5
+    assert problems(config) == [] and ex.equivalence_margin(config) == 1.5
 
 
 def test_eval_train_size_reaches_the_runs(config):
-    assert cc.run_settings(config, "flowers_mlp")["eval_train_size"] == 500
+    assert ex.run_settings(config, "flowers_mlp")["eval_train_size"] == 500
     config["training"]["eval_train_size"] = 200
     assert problems(config) == []
-    assert cc.run_settings(config, "flowers_cnn2")["eval_train_size"] == 200
+    assert ex.run_settings(config, "flowers_cnn2")["eval_train_size"] == 200
 
 
 def test_unknown_key_is_a_typo(config):

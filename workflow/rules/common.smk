@@ -13,6 +13,7 @@ if (_SRC / "pipeline").is_dir():
     sys.path.insert(0, str(_SRC))
 
 from pipeline.study import config_check as cc
+from pipeline.study import experiments as ex
 from pipeline.study import failures
 from pipeline.version import engine_version
 
@@ -25,11 +26,11 @@ cc.check_config(
     files=workflow.configfiles,
 )
 
-EXPERIMENTS = cc.selected_experiments(config)
+EXPERIMENTS = ex.selected_experiments(config)
 PROTOCOLS = list(config["protocols"])
 SEEDS = list(config["seeds"])
-TABLES = cc.table_names(config)
-DATASETS = cc.datasets_used(config)
+TABLES = ex.table_names(config)
+DATASETS = ex.datasets_used(config)
 # A change of engine code changes this string, which is a param of every training job.
 ENGINE_VERSION = engine_version()
 
@@ -37,8 +38,8 @@ RUN = "results/runs/{protocol}/{experiment}/seed{seed}"
 
 
 wildcard_constraints:
-    protocol="|".join(cc.PROTOCOLS),
-    dataset="|".join(cc.DATASETS),
+    protocol="|".join(ex.PROTOCOLS),
+    dataset="|".join(ex.DATASETS),
     seed=r"\d+",
     experiment=r"[A-Za-z0-9][A-Za-z0-9_.\-]*",
     table=r"[A-Za-z0-9][A-Za-z0-9_\-]*",
@@ -108,7 +109,7 @@ def table_runs(filename, seeds=None):
     def inner(wildcards):
         return waited_for(
             runs(
-                filename, cc.experiments_in_table(config, wildcards.table), seeds=seeds
+                filename, ex.experiments_in_table(config, wildcards.table), seeds=seeds
             )
         )
 
@@ -127,18 +128,18 @@ def data_root(wildcards):
 
 def train_settings(wildcards):
     """The experiment's resolved settings as canonical JSON (its rerun trigger)."""
-    return json.dumps(cc.run_settings(config, wildcards.experiment), sort_keys=True)
+    return json.dumps(ex.run_settings(config, wildcards.experiment), sort_keys=True)
 
 
 def table_experiments(wildcards):
     """What the table and figure jobs print about each experiment of the table."""
-    names = cc.experiments_in_table(config, wildcards.table)
-    return json.dumps([cc.describe(config, n) for n in names], sort_keys=True)
+    names = ex.experiments_in_table(config, wildcards.table)
+    return json.dumps([ex.describe(config, n) for n in names], sort_keys=True)
 
 
 def all_experiments_described():
     """What the run table records about every experiment (its params: labels, tables)."""
-    return json.dumps([cc.describe(config, n) for n in EXPERIMENTS], sort_keys=True)
+    return json.dumps([ex.describe(config, n) for n in EXPERIMENTS], sort_keys=True)
 
 
 FIGURES = ["curves", "histograms", "predictions", "accuracy"]

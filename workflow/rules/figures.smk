@@ -12,7 +12,7 @@ rule figures:
         data=lambda w: expand(
             "results/data/{dataset}.npz",
             dataset=sorted(
-                {dataset_of(e) for e in cc.experiments_in_table(config, w.table)}
+                {dataset_of(e) for e in ex.experiments_in_table(config, w.table)}
             ),
         ),
     output:
@@ -53,7 +53,7 @@ rule figures:
         mem_mb=res("default", "mem_mb"),
         runtime=res("default", "runtime"),
     params:
-        title=lambda w: cc.table_title(config, w.table),
+        title=lambda w: ex.table_title(config, w.table),
         experiments=table_experiments,
         protocols=PROTOCOLS,
         first_seed=SEEDS[0],

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline.study import config_check as cc
+from pipeline.study import experiments as ex
 from pipeline.train import checkpoint
 
 STATES = ("done", "running", "stopped", "failed", "diverged", "not started")
@@ -69,8 +69,8 @@ def merge_configs(paths):
 
 def planned_runs(config):
     """[(protocol, experiment, seed, epochs)] in the workflow's order."""
-    return [(p, e, int(s), int(cc.run_settings(config, e)["epochs"]))
-            for e in cc.selected_experiments(config)
+    return [(p, e, int(s), int(ex.run_settings(config, e)["epochs"]))
+            for e in ex.selected_experiments(config)
             for p in config["protocols"] for s in config["seeds"]]
 
 
