@@ -33,7 +33,10 @@ CHANNELS = 3            # images are RGB: a net's input is (image_size, image_si
 # 1. the config files: duplicate keys
 
 
-class _StrictLoader(yaml.SafeLoader):
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)     # libyaml's parser when built with it
+
+
+class _StrictLoader(_SAFE):
     pass
 
 
@@ -114,7 +117,7 @@ def _path(*parts):
 def _load_schema(schema):
     if isinstance(schema, (str, os.PathLike)):
         with open(schema) as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_SAFE)
     return schema
 
 
