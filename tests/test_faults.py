@@ -202,6 +202,25 @@ def lock(path, mode):
     os.chmod(path, mode)
 
 
+def test_a_failed_write_names_the_file_not_its_temporary(tmp_path, monkeypatch):
+    """Also for a relative path (the workflow's run folders), although mkstemp names its
+    temporary with an absolute one."""
+    import errno
+    import tempfile
+
+    from pipeline import atomic
+
+    def denied(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied",
+                              os.path.join(os.path.abspath(dir), f"{prefix}x1y2{suffix}"))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError) as e:
+        atomic.write_text(Path("run") / "history.csv", "epoch\n")
+    assert e.value.filename == os.path.join("run", "history.csv")
+
+
 @pytest.mark.parametrize("where", ["results folder", "run folder"])
 def test_unwritable_results_folder(data, tmp_path, unprivileged, where):
     results = tmp_path / "results"
