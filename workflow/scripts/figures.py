@@ -1,4 +1,4 @@
-# The four figures of one table.
+# Three figures of one table from its runs (the accuracy chart: accuracy_figure.py).
 import sys
 from pathlib import Path
 
@@ -18,4 +18,3 @@ with log_to(snakemake.log[0]):
     first = [m for m in i.metrics if Path(m).parent.name == f"seed{p.first_seed}"]
     figures.predictions(list(i.predictions), first, list(i.data), described, o.predictions,
                         p.title, samples=int(p.samples))
-    figures.accuracy_chart(i.summary, described, list(p.protocols), o.accuracy, p.title)
