@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.engine.stats import parameter_statistics
+
 
 def make_cache(path, dataset="flowers", n=40, size=8, seed=0):
     rng = np.random.default_rng(seed)
@@ -85,7 +87,7 @@ def make_run(root, protocol, experiment, seed, dataset="flowers", acc=0.5, statu
         "learning_rate": 0.001, "l1": 0.0, "l2": 0.0, "test_accuracy": test_acc,
         "train_seconds": train_seconds, "eval_seconds": 0.3,
         "seconds_per_epoch": [train_seconds / epochs] * n_ep,
-        "params": {"count": 0, "near_zero": 0, "near_zero_frac": 0, "mean": 0, "var": 0, "std": 0},
+        "params": parameter_statistics(np.concatenate([w0.ravel(), w1.ravel()])),
         "flushed_subnormals": 0, "engine_version": "test", "n_train": 30, "n_val": 2, "n_test": n,
     }
     if status != "ok":

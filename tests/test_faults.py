@@ -1,7 +1,11 @@
 """Faults as users meet them: a full disk, too little memory, permissions, a cache replaced
 mid-study. Each ends with one message naming the file or setting at fault, its own exit
 code (README "When things go wrong"), no traceback, nothing half-written; after the fix
-the same command finishes as if nothing had happened."""
+the same command finishes as if nothing had happened.
+
+Over 300 lines on purpose: every fault kind through each way in (the command line, the
+workflow's training child, a whole workflow run), so their messages are read side by
+side and stay one wording."""
 import json
 import os
 import shutil
@@ -198,6 +202,25 @@ def lock(path, mode):
     os.chmod(path, mode)
 
 
+def test_a_failed_write_names_the_file_not_its_temporary(tmp_path, monkeypatch):
+    """Also for a relative path (the workflow's run folders), although mkstemp names its
+    temporary with an absolute one."""
+    import errno
+    import tempfile
+
+    from pipeline import atomic
+
+    def denied(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied",
+                              os.path.join(os.path.abspath(dir), f"{prefix}x1y2{suffix}"))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError) as e:
+        atomic.write_text(Path("run") / "history.csv", "epoch\n")
+    assert e.value.filename == os.path.join("run", "history.csv")
+
+
 @pytest.mark.parametrize("where", ["results folder", "run folder"])
 def test_unwritable_results_folder(data, tmp_path, unprivileged, where):
     results = tmp_path / "results"
@@ -282,20 +305,19 @@ def test_cache_replaced_or_removed_mid_study(tmp_path, capsys):
 # --- the workflow's training job: its child, its failure record, the tables ---------------
 
 
-def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path, monkeypatch):
+def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path):
     """SIGKILL (a cluster's or the kernel's memory limit) cannot be caught by the run: the
     job's own process, left alive, names the setting."""
-    from pipeline.study import failures, jobenv
+    import signal
 
-    oom = tmp_path / "oom-killed-python"
-    oom.write_text("#!/bin/sh\nkill -9 $$\n")
-    oom.chmod(0o755)
-    monkeypatch.setattr(sys, "executable", str(oom))
+    from pipeline import jobs
+    from pipeline.study import failures
+
     run = tmp_path / "results" / "runs" / "corrected" / "flowers_cnn1" / "seed2"
     record, log = failures.record_path(run), tmp_path / "train.log"
     with pytest.raises(SystemExit) as e:
-        jobenv.run_child(["train", "--out", run], log, 1, rule="train", mem_mb=2000,
-                         record=record)
+        jobs.run_child(lambda: os.kill(os.getpid(), signal.SIGKILL), "regstudy train", log,
+                       rule="train", mem_mb=2000, record=record)
     assert e.value.code == 5
     assert record == tmp_path / "results" / "failures" / "corrected" / "flowers_cnn1" / "seed2.json"
     r = json.loads(record.read_text())
@@ -308,13 +330,16 @@ def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path, m
 
 
 def test_job_fault_in_the_child_leaves_its_record(tmp_path, capsys):
-    from pipeline.study import failures, jobenv
+    from pipeline import jobs
+    from pipeline.study import failures
+    from pipeline.train.run import RunSettings, run_job
 
     run = tmp_path / "results" / "runs" / "reference" / "flowers_mlp" / "seed1"
     record = failures.record_path(run)
+    settings = RunSettings(data=str(tmp_path / "gone.npz"), net=[40, 20], epochs=3)
     with pytest.raises(SystemExit) as e:
-        jobenv.run_child(train_args(tmp_path / "gone.npz", run), tmp_path / "t.log", 1,
-                         rule="train", mem_mb=500, record=record)
+        jobs.run_child(lambda: run_job(settings, run)[0], "regstudy train", tmp_path / "t.log",
+                       rule="train", mem_mb=500, record=record)
     assert e.value.code == 7
     r = json.loads(record.read_text())
     assert r["exit_code"] == 7 and r["error"].startswith(f"{tmp_path}/gone.npz: cache file not found")
@@ -375,7 +400,7 @@ def test_workflow_goes_on_shows_the_failed_run_and_retries_it(tmp_path, unprivil
 
     r, out = snakemake()
     assert r.returncode != 0
-    assert f"error: permission denied: {rel}/net.json ({rel}: dr-xr-xr-x nobody:nogroup" in out
+    assert f"error: permission denied: {rel}/history.csv ({rel}: dr-xr-xr-x nobody:nogroup" in out
     assert "non-zero exit status 6" in out, out[-3000:]
     for seed, exp in ((1, "flowers_mlp"), (1, "office31_cnn4"), (2, "office31_cnn4")):
         assert (tmp_path / f"results/runs/corrected/{exp}/seed{seed}/metrics.json").exists()
@@ -387,7 +412,7 @@ def test_workflow_goes_on_shows_the_failed_run_and_retries_it(tmp_path, unprivil
     assert r.returncode != 0 and "non-zero exit status 6" in out
     runs = status()
     assert runs.loc[("flowers_mlp", 2), "status"] == "failed"
-    assert runs.loc[("flowers_mlp", 2), "error"].startswith(f"permission denied: {rel}/net.json")
+    assert runs.loc[("flowers_mlp", 2), "error"].startswith(f"permission denied: {rel}/history.csv")
     assert (runs.drop(("flowers_mlp", 2)).status == "ok").all()
     summary = pd.read_csv(tmp_path / "results/tables/summary.csv").set_index("experiment")
     assert summary.loc["flowers_mlp", "n_failed"] == 1 and summary.loc["flowers_mlp", "n_ok"] == 1

@@ -2,6 +2,7 @@
 import json
 import os
 import time
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -10,7 +11,7 @@ from pipeline.cli import main
 from pipeline.study import status
 from pipeline.train import checkpoint
 
-NOW = time.time()      # the CLI test reads the clock
+NOW = time.time()      # the tree's clock; the CLI test sets the status module's to it
 CONFIG = {
     "protocols": ["corrected"], "seeds": [1, 2], "select": [],
     "training": {"epochs": 10, "batch_size": 10, "learning_rate": 0.001},
@@ -112,7 +113,9 @@ def test_estimate_falls_back_to_the_data_set(tree):
     assert runs["of_a", 1].seconds_left == pytest.approx(70 / 3)
 
 
-def test_cli_prints_every_run_and_totals(tree, tmp_path, capsys):
+def test_cli_prints_every_run_and_totals(tree, tmp_path, capsys, monkeypatch):
+    # the CLI reads the clock: NOW, not minutes later when a whole suite gets here
+    monkeypatch.setattr(status, "time", SimpleNamespace(time=lambda: NOW))
     cfg = tmp_path / "a.yaml"
     cfg.write_text(yaml.safe_dump({**CONFIG, "seeds": [9]}))
     over = tmp_path / "b.yaml"                # merged like snakemake: seeds replaced

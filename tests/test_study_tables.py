@@ -163,38 +163,110 @@ def test_conclusions_page(study, tmp_path):
     assert "stand-in: not judged" in t3 and "| holds |" not in t3 and "| reversed |" not in t3
 
 
-def _png_size(path):
-    import matplotlib.image as mpimg
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures as drawn: each matplotlib Figure just before it is saved."""
+    from pipeline.study import curves
 
-    img = mpimg.imread(path)
-    return img.shape
+    figs = []
+    save = figures.save
+
+    def keep(fig, out):
+        figs.append(fig)
+        save(fig, out)
+
+    monkeypatch.setattr(figures, "save", keep)
+    monkeypatch.setattr(curves, "save", keep)
+    return figs
 
 
-def test_figures(study, tmp_path):
+def _bars(ax):
+    """Heights of each ax.bar call on `ax`, in drawing order."""
+    from matplotlib.container import BarContainer
+
+    return [[p.get_height() for p in c.patches] for c in ax.containers
+            if isinstance(c, BarContainer)]
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def _glob(root, pat):
+    return sorted(str(p) for p in (root / "results" / "runs").glob(pat))
+
+
+T1 = [d for d in DESCRIBED if d["table"] == "t1"]
+T3 = [d for d in DESCRIBED if d["table"] == "t3"]
+
+
+def test_curves_figure_draws_the_mean_over_seeds(study, tmp_path, drawn):
     root, _, _ = study
-    runs_dir = root / "results" / "runs"
-    t1 = [d for d in DESCRIBED if d["table"] == "t1"]
-    t3 = [d for d in DESCRIBED if d["table"] == "t3"]
-    glob = lambda pat: sorted(str(p) for p in runs_dir.glob(pat))  # noqa: E731
-    cache_f = make_cache(tmp_path / "data" / "flowers.npz", "flowers")
-    cache_o = make_cache(tmp_path / "data" / "office31.npz", "office31")
-    for kind, inputs, desc in [
-        ("curves", {"history": glob("*/[rab]*/seed*/history.csv"),
-                    "metrics": glob("*/[rab]*/seed*/metrics.json")}, t1),
-        ("curves", {"history": glob("*/o_*/seed*/history.csv"),
-                    "metrics": glob("*/o_*/seed*/metrics.json")}, t3),
-        ("histograms", {"stats": glob("*/[rab]*/seed1/stats.json")}, t1),
-        ("predictions", {"predictions": glob("*/[rab]*/seed2/predictions.npz"),
-                         "metrics": glob("*/[rab]*/seed2/metrics.json"), "data": [str(cache_f)]}, t1),
-        ("predictions", {"predictions": glob("*/o_*/seed1/predictions.npz"),
-                         "metrics": glob("*/o_*/seed1/metrics.json"), "data": [str(cache_o)]}, t3),
-        ("accuracy", {"summary": [str(root / "summary.csv")]}, t1),
-        ("accuracy", {"summary": [str(root / "summary.csv")]}, t3),
-    ]:
-        out = tmp_path / f"{kind}_{desc[0]['table']}.png"
-        figures.draw(kind, inputs, desc, out=out, title="T", protocols=PROTOCOLS)
-        h, w, _ = _png_size(out)
-        assert h > 200 and w > 300, (kind, h, w)
+    figures.training_curves(_glob(root, "*/[rab]*/seed*/history.csv"),
+                            _glob(root, "*/[rab]*/seed*/metrics.json"), T1, tmp_path / "c.png", "T")
+    (fig,) = drawn
+    assert (tmp_path / "c.png").stat().st_size > 0
+    acc_axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in acc_axes] == ["base", "reg", "allbad"]
+    lines = {ln.get_label(): ln for ln in acc_axes[0].get_lines()}
+    assert sorted(lines) == ["corrected train", "corrected val", "reference train", "reference val"]
+    h = pd.concat([pd.read_csv(p) for p in _glob(root, "reference/base/seed*/history.csv")])
+    want = h.groupby("epoch")[["eval_train_acc", "eval_val_acc"]].mean()
+    assert list(lines["reference train"].get_xdata()) == [1, 2, 3]
+    assert np.allclose(lines["reference train"].get_ydata(), want["eval_train_acc"])
+    assert np.allclose(lines["reference val"].get_ydata(), want["eval_val_acc"])
+    assert "reference seed 1: diverged" in _texts(acc_axes[2])[0]      # allbad
+
+
+def test_histograms_figure_draws_each_runs_histogram(study, tmp_path, drawn):
+    root, _, _ = study
+    figures.histograms(_glob(root, "*/[rab]*/seed1/stats.json"), T1, tmp_path / "h.png", "T")
+    (fig,) = drawn
+    assert len(fig.axes) == 3 * 2                    # experiments x protocols
+    by_title = {ax.get_title(): ax for ax in fig.axes}
+    ax = by_title["base - reference (seed 1)"]
+    s = json.loads((root / "results/runs/reference/base/seed1/stats.json").read_text())
+    assert _bars(ax) == [pytest.approx(s["histogram"]["density"])]
+    assert f"mu={s['mean']:5.3f}" in _texts(ax) and f"sigma={s['std']:5.3f}" in _texts(ax)
+    assert "diverged" in _texts(by_title["allbad - reference (seed 1)"])
+
+
+def test_predictions_figure_draws_the_probabilities(study, tmp_path, drawn):
+    root, _, _ = study
+    cache = make_cache(tmp_path / "data" / "office31.npz", "office31")
+    figures.predictions(_glob(root, "*/o_*/seed1/predictions.npz"),
+                        _glob(root, "*/o_*/seed1/metrics.json"), [str(cache)], T3,
+                        tmp_path / "p.png", "T", samples=3)
+    (fig,) = drawn
+    assert len(fig.axes) == 2 * 2 * 6                # (experiments x protocols) rows, 3 samples
+    with np.load(root / "results/runs/reference/o_base/seed1/predictions.npz") as z:
+        prob = z["prob"]
+    row = fig.axes[:6]                               # o_base, reference
+    for s in range(3):
+        domain, obj = _bars(row[2 * s + 1])
+        assert domain == pytest.approx(list(prob[s, :3])) and obj == pytest.approx(list(prob[s, 3:]))
+        assert row[2 * s].get_title() == f"test #{s}" and len(row[2 * s].images) == 1
+    est = ["amazon", "dslr", "webcam"][int(prob[0, :3].argmax())]
+    assert row[1].get_title().startswith(f"{est}:amazon ")    # the fakes' answers are label 0
+
+
+def test_accuracy_figure_reads_summary_csv(study, tmp_path, drawn):
+    root, _, summary = study
+    S = summary.set_index(["experiment", "protocol"])
+    figures.accuracy_chart(root / "summary.csv", T1, PROTOCOLS, tmp_path / "a1.png", "T")
+    figures.accuracy_chart(root / "summary.csv", T3, PROTOCOLS, tmp_path / "a3.png", "T")
+    one, two = drawn
+    (ax,) = one.axes
+    study_bars, ref, cor = _bars(ax)
+    assert study_bars == [31.1, 23.2, 23.3]
+    assert ref[:2] == pytest.approx([100 * S.loc[(e, "reference"), "acc_mean"] for e in ("base", "reg")])
+    assert np.isnan(ref[2])                          # allbad: no ok reference run
+    assert cor == pytest.approx([100 * S.loc[(e, "corrected"), "acc_mean"]
+                                 for e in ("base", "reg", "allbad")])
+    assert [a.get_title() for a in two.axes] == ["domain", "object"]
+    assert _bars(two.axes[1])[0] == [55.8, 54.1]
+    assert _bars(two.axes[1])[2] == pytest.approx(
+        [100 * S.loc[(e, "corrected"), "acc_object_mean"] for e in ("o_base", "o_noise")])
 
 
 def test_curves_show_the_evaluation_mode_gap(study, tmp_path):

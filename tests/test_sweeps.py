@@ -18,6 +18,7 @@ import yaml
 from pipeline.data.split import reference_split
 from pipeline.data.subset import train_subset
 from pipeline.study import config_check as cc
+from pipeline.study import experiments as ex
 from pipeline.study import sweep_figures, sweep_results, sweeps
 from pipeline.train.run import RunSettings, run
 from toydata import write_toy_cache
@@ -46,35 +47,35 @@ def test_expansion_names_values_table_and_baseline():
     c = config_with({"cnn_dropout": DROPOUT,
                      "mlp_l2": {"base": "flowers_mlp", "vary": "l2", "values": [1e-5, 0.001]},
                      "cnn_bn": {"base": "flowers_cnn1", "vary": "net", "values": ["cnn4"]}})
-    assert sweeps.config_problems(c, schema=SCHEMA) == []
+    assert sweeps.config_problems(c, SCHEMA) == []
     e, origins, problems = sweeps.expand(c)
     assert problems == []
     assert "sweeps" in c and "cnn_dropout-0.5" not in c["experiments"]     # input untouched
     new = [n for n in e["experiments"] if n not in c["experiments"]]
     assert new == ["cnn_dropout-0.3", "cnn_dropout-0.5", "cnn_dropout-0.9", "mlp_l2-1e-05",
                    "mlp_l2-0.001", "cnn_bn-cnn4"]
-    assert all(cc._valid_name(n, dots=True) for n in new)
+    assert cc.schema_problems(e, SCHEMA) == []        # the points' names are experiment names
     assert e["experiments"]["mlp_l2-1e-05"]["l2"] == 1e-5
     assert e["experiments"]["cnn_bn-cnn4"]["net"] == "cnn4"
     assert "seed_study" not in e["experiments"]["mlp_l2-0.001"]
     assert e["experiments"]["cnn_dropout-0.5"]["table"] == "cnn_dropout"
     assert "cnn_dropout" in e["tables"]
     # the sweep's table: its base first (the baseline of the tables and conclusions)
-    assert cc.experiments_in_table(e, "cnn_dropout") == [
+    assert ex.experiments_in_table(e, "cnn_dropout") == [
         "flowers_cnn1", "cnn_dropout-0.3", "cnn_dropout-0.5", "cnn_dropout-0.9"]
-    assert cc.experiments_in_table(e, "table2_flowers_cnn")[0] == "flowers_cnn1"
+    assert ex.experiments_in_table(e, "table2_flowers_cnn")[0] == "flowers_cnn1"
     # run settings like any other experiment; a point's rerun trigger is its own
-    rs = cc.run_settings(e, "cnn_dropout-0.9")
+    rs = ex.run_settings(e, "cnn_dropout-0.9")
     assert [lay[1]["keep_prob"] for lay in rs["net"] if lay[0] == "dropout"] == [0.9] * 3
-    assert "train_size" not in cc.run_settings(e, "flowers_cnn1")
+    assert "train_size" not in ex.run_settings(e, "flowers_cnn1")
 
 
 def test_select_may_name_a_sweep():
     c = config_with({"mlp_l2": {"base": "flowers_mlp", "vary": "l2", "values": [0.1, 1]}},
                     select=["mlp_l2", "flowers_cnn1"])
-    assert sweeps.config_problems(c, schema=SCHEMA) == []
+    assert sweeps.config_problems(c, SCHEMA) == []
     e = sweeps.expand_in_place(copy.deepcopy(c))
-    assert cc.selected_experiments(e) == ["flowers_mlp", "flowers_cnn1", "mlp_l2-0.1", "mlp_l2-1"]
+    assert ex.selected_experiments(e) == ["flowers_mlp", "flowers_cnn1", "mlp_l2-0.1", "mlp_l2-1"]
     assert list(sweeps.sweep_specs(e)) == ["mlp_l2"]
 
 
@@ -84,36 +85,38 @@ def test_select_may_name_a_sweep():
     ({"base": "flowers_mlp", "vary": "weight_decay", "values": [0.1]},
      "sweeps.s.vary: unknown setting 'weight_decay'"),
     ({"base": "flowers_mlp", "vary": "l2", "values": [0.1, -1.0]},
-     "sweeps.s.values[1]: l2: -1.0 is outside [0, inf)"),
+     "sweeps.s.values[1]: l2: -1.0 is less than the minimum of 0"),
     ({**DROPOUT, "values": [0.5, 0.7, 0]},
-     "sweeps.s.values[2]: net[2][1].keep_prob: 0 is outside (0, 1]"),
+     "sweeps.s.values[2]: net[2].keep_prob: must be in (0, 1], got 0"),
     ({"base": "flowers_cnn1", "set": {"net": "cnn3"}, "vary": "noise.std", "values": [-0.1]},
-     "sweeps.s.values[0]: net[0][1].std: must be >= 0"),
+     "sweeps.s.values[0]: net[0].std: must be >= 0"),
     ({"base": "flowers_mlp", "vary": "train_size", "values": [100, 0]},
-     "sweeps.s.values[1]: train_size: must be an integer >= 1"),
+     "sweeps.s.values[1]: train_size: 0 is less than the minimum of 1"),
     ({"base": "flowers_mlp", "vary": "net", "values": ["cnn9"]},
      "sweeps.s.values[0]: net: unknown named net 'cnn9'"),
     ({"base": "flowers_cnn1", "vary": "dropout.keep_prob", "values": [0.5]},
      "sweeps.s.vary: dropout.keep_prob names no layer of the net"),
     ({"base": "flowers_cnn1", "vary": "net[1].keep_prob", "values": [0.5]},
      "sweeps.s.vary: net[1].keep_prob layer 1 (max) has no option 'keep_prob'"),
-    ({"base": "flowers_mlp", "vary": "l2", "values": []}, "sweeps.s.values: must be a non-empty list"),
+    ({"base": "flowers_mlp", "vary": "l2", "values": []}, "sweeps.s.values: [] should be non-empty"),
+    ({"base": "flowers_mlp", "vary": "l2", "values": [0.1], "set": {"dataset": "office31"}},
+     "sweeps.s.set.dataset: not settable"),
     ({"base": "flowers_mlp", "vary": "l2", "values": [0.1], "sett": {}}, "sweeps.s.sett: unknown key"),
     ({"base": "flowers_mlp", "vary": "l2", "values": [0.1, 0.1]},
      "sweeps.s.values[1]: the point's name 's-0.1' is taken"),
 ])
 def test_bad_sweeps_are_refused_naming_the_sweep_key(sweep, expected):
-    problems = sweeps.config_problems(config_with({"s": sweep}), schema=SCHEMA)
+    problems = sweeps.config_problems(config_with({"s": sweep}), SCHEMA)
     assert any(p.startswith(expected) for p in problems), problems
     with pytest.raises(cc.ConfigError, match="nothing was run"):
-        sweeps.check_config(config_with({"s": sweep}), schema=SCHEMA)
+        sweeps.check_config(config_with({"s": sweep}), SCHEMA)
 
 
 def test_a_sweep_may_not_take_a_tables_name():
     sw = {"base": "flowers_mlp", "vary": "l2", "values": [0.1]}
-    assert sweeps.config_problems(config_with({"sweeps": sw}))[0].startswith(
+    assert sweeps.config_problems(config_with({"sweeps": sw}), SCHEMA)[0].startswith(
         "sweeps.sweeps: 'sweeps' names the sweeps' selection table")
-    assert sweeps.config_problems(config_with({"table1_flowers_mlp": sw}))[0].startswith(
+    assert sweeps.config_problems(config_with({"table1_flowers_mlp": sw}), SCHEMA)[0].startswith(
         "sweeps.table1_flowers_mlp: a table of this name exists")
 
 
@@ -121,7 +124,7 @@ def test_a_config_without_sweeps_is_checked_as_before():
     c = copy.deepcopy(BASE_CONFIG)
     assert sweeps.expand(c)[0] is c
     c["experiments"]["flowers_mlp"]["l2"] = -1
-    assert sweeps.config_problems(c) == cc.config_problems(c)
+    assert sweeps.config_problems(c, SCHEMA) == cc.config_problems(c, SCHEMA)
 
 
 def test_the_sweep_study_config_is_valid_and_as_its_header_says():
@@ -129,7 +132,7 @@ def test_the_sweep_study_config_is_valid_and_as_its_header_says():
 
     files = [ROOT / "config" / f for f in ("config.yaml", "study.yaml", "sweeps.yaml")]
     c = status.merge_configs(files)
-    assert sweeps.config_problems(c, files=files, schema=SCHEMA) == []
+    assert sweeps.config_problems(c, SCHEMA, files=files) == []
     runs = status.planned_runs(c)          # `regstudy status` sees the points too
     assert len(runs) == 350 and {r[0] for r in runs} == {"corrected"}
     assert {r[2] for r in runs} == {1, 2, 3, 4, 5} and {r[3] for r in runs} == {20}
@@ -139,8 +142,8 @@ def test_the_sweep_study_config_is_valid_and_as_its_header_says():
     assert all(len(s["points"]) >= 4 for n, s in specs.items() if "_bn" not in n)
     noise = [p["value"] for p in specs["cnn_noise"]["points"]]
     assert min(noise) <= 0.03 and max(noise) >= 1
-    assert cc.run_settings(e, "mlp_l1_adamw_n500-0.01")["quirks"]["decay"] == "after_adam"
-    assert cc.run_settings(e, "mlp_l1_n500-0.01")["train_size"] == 500
+    assert ex.run_settings(e, "mlp_l1_adamw_n500-0.01")["quirks"]["decay"] == "after_adam"
+    assert ex.run_settings(e, "mlp_l1_n500-0.01")["train_size"] == 500
 
 
 # ---------------------------------------------------------------------------------------
@@ -149,7 +152,7 @@ def test_the_sweep_study_config_is_valid_and_as_its_header_says():
 
 def _expanded_net(vary, value=0.25):
     c = config_with({"s": {"base": "flowers_cnn2", "vary": vary, "values": [value]}})
-    assert sweeps.config_problems(c) == []
+    assert sweeps.config_problems(c, SCHEMA) == []
     return sweeps.expand(c)[0]["experiments"][f"s-{value:g}"]["net"]
 
 
@@ -172,7 +175,7 @@ def test_a_layer_option_changes_exactly_the_addressed_layers(vary, changed):
 
 def test_a_full_layers_width_can_be_swept():
     c = config_with({"w": {"base": "flowers_mlp", "vary": "net[0].width", "values": [5, 60]}})
-    assert sweeps.config_problems(c) == []
+    assert sweeps.config_problems(c, SCHEMA) == []
     assert sweeps.expand(c)[0]["experiments"]["w-60"]["net"] == [60, 10]
 
 

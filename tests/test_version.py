@@ -1,4 +1,5 @@
 """The engine version follows the code, not its formatting."""
+import json
 import shutil
 
 from pipeline import version
@@ -51,3 +52,13 @@ def test_code_digest_drops_docstrings_but_keeps_other_strings():
     assert a == b != c
     assert version.code_digest('def f():\n    """only a docstring"""\n') == \
         version.code_digest("def f():\n    pass\n")
+
+
+def test_the_digest_cache_gives_the_hash_of_a_fresh_parse(tmp_path, monkeypatch):
+    monkeypatch.setattr(version, "_DIGEST_CACHE", tmp_path / "digests.json")
+    cold = version.source_hash()
+    cache = json.loads((tmp_path / "digests.json").read_text())
+    assert len(cache) > 20 and all(len(k) == len(v) == 64 for k, v in cache.items())
+    assert version.source_hash() == cold                # from the cache
+    (tmp_path / "digests.json").write_text("not json")
+    assert version.source_hash() == cold                # a broken cache is rebuilt

@@ -36,8 +36,9 @@ def atomic_path(path, suffix="", size=None):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         if isinstance(exc, OSError) and exc.errno is not None:
-            prefix = str(path.parent / f".{path.name}.")    # mkstemp's name, made or not
-            if exc.filename is None or str(exc.filename).startswith(prefix):
+            # mkstemp's name, made or not (mkstemp makes it absolute)
+            prefix = os.path.abspath(path.parent / f".{path.name}.")
+            if exc.filename is None or os.path.abspath(exc.filename).startswith(prefix):
                 exc.filename = str(path)
             exc.bytes_needed = size
         raise

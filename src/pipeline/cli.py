@@ -58,24 +58,7 @@ def main(argv=None, on_fault=None):
     argv = sys.argv[1:] if argv is None else argv
     _pin_threads(argv[1:] if argv[:1] == ["--debug"] else argv)
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args) or 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        fault = faults.describe(exc)
-        if fault is None:
-            raise
-        if faults.debug_wanted(args.debug):
-            import traceback
-
-            traceback.print_exc()
-        print(fault.message, file=sys.stderr, flush=True)
-        faults.record(fault)
-        if on_fault is not None:
-            on_fault(fault)
-        return fault.code
+    return faults.guarded(lambda: args.func(args), args.debug, on_fault)
 
 
 if __name__ == "__main__":

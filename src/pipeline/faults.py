@@ -2,8 +2,8 @@
 missing or changed) -> one message naming the file or setting at fault and what to do,
 and an exit code of its own.
 
-One place for the whole package: `pipeline.cli.main`, which every `regstudy ...` and
-every workflow job goes through (pipeline.study.jobenv), turns these exceptions into
+One place for the whole package: `guarded`, which every `regstudy ...` (pipeline.cli)
+and every workflow job (pipeline.jobs) goes through, turns these exceptions into
 `describe(exc)` instead of a traceback; `killed` says the same of a training child that
 the kernel or the cluster killed at its memory limit. The traceback is still
 printed with `regstudy --debug` or REGSTUDY_DEBUG=1. Exceptions not listed here are bugs
@@ -58,6 +58,32 @@ def describe(exc):
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return Fault(PERMISSION, _permission_message(exc))
     return None
+
+
+def guarded(call, debug=False, on_fault=None):
+    """`call()`'s exit code; an interrupt gives 130 and a fault (`describe`) its message on
+    stderr, its record (RECORD_ENV), `on_fault(fault)` and its code. Other exceptions
+    are bugs and propagate."""
+    import sys
+
+    try:
+        return call() or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        fault = describe(exc)
+        if fault is None:
+            raise
+        if debug_wanted(debug):
+            import traceback
+
+            traceback.print_exc()
+        print(fault.message, file=sys.stderr, flush=True)
+        record(fault)
+        if on_fault is not None:
+            on_fault(fault)
+        return fault.code
 
 
 def record(fault):

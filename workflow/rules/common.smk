@@ -4,8 +4,6 @@ import os
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 # This checkout's package first (also without `pip install -e .`). Found from this rule
 # file, not workflow.basedir (the folder of the user's Snakefile when this workflow is a
 # module); a workflow fetched from GitHub has no src/ beside it and uses the installed one.
@@ -14,41 +12,37 @@ _SRC = Path(_HERE).parents[1] / "src"
 if (_SRC / "pipeline").is_dir():
     sys.path.insert(0, str(_SRC))
 
-from pipeline.study import config_check as cc
+from pipeline.study import experiments as ex
 from pipeline.study import failures
 from pipeline.study import sweeps as sweep_config
 from pipeline.version import engine_version
 
-# The key-path checks of pipeline.study.config_check (duplicate keys in the config files,
-# layer vocabulary, shapes, references between keys), then the JSON schema (which also
-# fills defaults). Either refuses the config before any job starts. `sweeps` are expanded
-# into experiments first, and their points checked like any other (pipeline.study.sweeps).
+# One validation path (pipeline.study.config_check): duplicate keys in the config files,
+# the JSON schema (which also fills its defaults), the engine's check of each network,
+# references between keys. It refuses the config before any job starts. `sweeps` are
+# expanded into experiments first, so that check sees the expanded config and a sweep's
+# points are checked like any other experiment (pipeline.study.sweeps).
 sweep_config.check_config(
     config,
-    files=workflow.configfiles,
     schema=workflow.source_path("../schemas/config.schema.yaml"),
+    files=workflow.configfiles,
 )
 sweep_config.expand_in_place(config)
 
-
-validate(config, schema="../schemas/config.schema.yaml")
-
-
-EXPERIMENTS = cc.selected_experiments(config)
+EXPERIMENTS = ex.selected_experiments(config)
 PROTOCOLS = list(config["protocols"])
 SEEDS = list(config["seeds"])
-TABLES = cc.table_names(config)
-DATASETS = cc.datasets_used(config)
+TABLES = ex.table_names(config)
+DATASETS = ex.datasets_used(config)
 # A change of engine code changes this string, which is a param of every training job.
 ENGINE_VERSION = engine_version()
 
 RUN = "results/runs/{protocol}/{experiment}/seed{seed}"
-RUN_FILES = ("metrics.json", "history.csv", "params.npz", "predictions.npz")
 
 
 wildcard_constraints:
-    protocol="|".join(cc.PROTOCOLS),
-    dataset="|".join(cc.DATASETS),
+    protocol="|".join(ex.PROTOCOLS),
+    dataset="|".join(ex.DATASETS),
     seed=r"\d+",
     experiment=r"[A-Za-z0-9][A-Za-z0-9_.\-]*",
     table=r"[A-Za-z0-9][A-Za-z0-9_\-]*",
@@ -118,7 +112,7 @@ def table_runs(filename, seeds=None):
     def inner(wildcards):
         return waited_for(
             runs(
-                filename, cc.experiments_in_table(config, wildcards.table), seeds=seeds
+                filename, ex.experiments_in_table(config, wildcards.table), seeds=seeds
             )
         )
 
@@ -137,18 +131,18 @@ def data_root(wildcards):
 
 def train_settings(wildcards):
     """The experiment's resolved settings as canonical JSON (its rerun trigger)."""
-    return json.dumps(cc.run_settings(config, wildcards.experiment), sort_keys=True)
+    return json.dumps(ex.run_settings(config, wildcards.experiment), sort_keys=True)
 
 
 def table_experiments(wildcards):
     """What the table and figure jobs print about each experiment of the table."""
-    names = cc.experiments_in_table(config, wildcards.table)
-    return json.dumps([cc.describe(config, n) for n in names], sort_keys=True)
+    names = ex.experiments_in_table(config, wildcards.table)
+    return json.dumps([ex.describe(config, n) for n in names], sort_keys=True)
 
 
 def all_experiments_described():
     """What the run table records about every experiment (its params: labels, tables)."""
-    return json.dumps([cc.describe(config, n) for n in EXPERIMENTS], sort_keys=True)
+    return json.dumps([ex.describe(config, n) for n in EXPERIMENTS], sort_keys=True)
 
 
 FIGURES = ["curves", "histograms", "predictions", "accuracy"]

@@ -1,5 +1,6 @@
-# Stage 5: the figures of one table: training curves, parameter histograms, sample
-# predictions, accuracy comparison.
+# Stage 5: the figures of one table: training curves, parameter histograms and sample
+# predictions from the table's runs; the accuracy comparison from summary.csv (a rule of
+# its own: a run of another table rewrites summary.csv, which redraws only that chart).
 
 
 rule figures:
@@ -11,7 +12,7 @@ rule figures:
         data=lambda w: expand(
             "results/data/{dataset}.npz",
             dataset=sorted(
-                {dataset_of(e) for e in cc.experiments_in_table(config, w.table)}
+                {dataset_of(e) for e in ex.experiments_in_table(config, w.table)}
             ),
         ),
     output:
@@ -36,13 +37,6 @@ rule figures:
             subcategory="Sample predictions",
             labels={"table": "{table}", "figure": "sample predictions"},
         ),
-        accuracy=report(
-            "results/figures/accuracy_{table}.png",
-            caption="../report/accuracy.rst",
-            category="Figures",
-            subcategory="Accuracy comparison",
-            labels={"table": "{table}", "figure": "accuracy"},
-        ),
     log:
         "results/logs/figures/{table}.log",
     conda:
@@ -52,10 +46,36 @@ rule figures:
         mem_mb=res("default", "mem_mb"),
         runtime=res("default", "runtime"),
     params:
-        title=lambda w: cc.table_title(config, w.table),
+        title=lambda w: ex.table_title(config, w.table),
         experiments=table_experiments,
-        protocols=PROTOCOLS,
         first_seed=SEEDS[0],
         samples=3,
     script:
         "../scripts/figures.py"
+
+
+rule accuracy_figure:
+    input:
+        summary="results/tables/summary.csv",
+    output:
+        accuracy=report(
+            "results/figures/accuracy_{table}.png",
+            caption="../report/accuracy.rst",
+            category="Figures",
+            subcategory="Accuracy comparison",
+            labels={"table": "{table}", "figure": "accuracy"},
+        ),
+    log:
+        "results/logs/figures/accuracy_{table}.log",
+    conda:
+        "../envs/regstudy.yaml"
+    threads: res("default", "threads")
+    resources:
+        mem_mb=res("default", "mem_mb"),
+        runtime=res("default", "runtime"),
+    params:
+        title=lambda w: ex.table_title(config, w.table),
+        experiments=table_experiments,
+        protocols=PROTOCOLS,
+    script:
+        "../scripts/accuracy_figure.py"

@@ -39,7 +39,7 @@ rule prepare:
         runtime=res("prepare", "runtime"),
     params:
         # the image size, or size + resize filter + JPEG quality when these are not the
-        # defaults (cc.prepare_decoding: so caches from before are not rebuilt)
-        decoding=cc.prepare_decoding(config),
+        # defaults (ex.prepare_decoding: so caches from before are not rebuilt)
+        decoding=ex.prepare_decoding(config),
     script:
         "../scripts/prepare.py"

@@ -52,7 +52,7 @@ rule study_tables:
                 caption="../report/table.rst",
                 category="Tables",
                 subcategory="Study tables",
-                labels={"table": cc.table_title(config, table)},
+                labels={"table": ex.table_title(config, table)},
             )
             for table in TABLES
         ],
@@ -82,10 +82,10 @@ rule study_tables:
         tables=json.dumps(
             {
                 t: {
-                    "title": cc.table_title(config, t),
+                    "title": ex.table_title(config, t),
                     "experiments": [
-                        cc.describe(config, e)
-                        for e in cc.experiments_in_table(config, t)
+                        ex.describe(config, e)
+                        for e in ex.experiments_in_table(config, t)
                     ],
                 }
                 for t in TABLES
@@ -94,7 +94,7 @@ rule study_tables:
         ),
         protocols=PROTOCOLS,
         seeds=SEEDS,
-        margin=cc.equivalence_margin(config),
+        margin=ex.equivalence_margin(config),
         engine=ENGINE_VERSION,
         settings=json.dumps(
             {

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 import json
 
-from pipeline.study.jobenv import log_to, pin_threads
+from pipeline.jobs import log_to, pin_threads
 
 pin_threads(snakemake.threads)
 with log_to(snakemake.log[0]):

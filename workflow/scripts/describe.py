@@ -3,8 +3,8 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # this checkout's package
-from pipeline.study.jobenv import log_to, pin_threads
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
+from pipeline.jobs import log_to, pin_threads
 
 pin_threads(snakemake.threads)
 with log_to(snakemake.log[0]):

@@ -1,11 +1,11 @@
-# The four figures of one table.
+# Three figures of one table from its runs (the accuracy chart: accuracy_figure.py).
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 import json
 
-from pipeline.study.jobenv import log_to, pin_threads
+from pipeline.jobs import log_to, pin_threads
 
 pin_threads(snakemake.threads)
 with log_to(snakemake.log[0]):
@@ -18,8 +18,3 @@ with log_to(snakemake.log[0]):
     first = [m for m in i.metrics if Path(m).parent.name == f"seed{p.first_seed}"]
     figures.predictions(list(i.predictions), first, list(i.data), described, o.predictions,
                         p.title, samples=int(p.samples))
-    # the table's own runs, so that a figure of one table does not wait on the others
-    from pipeline.study import runs
-
-    summary = runs.summarize(runs.collect_runs(list(i.metrics), [], [], described), described)
-    figures.accuracy_chart(summary, described, list(p.protocols), o.accuracy, p.title)

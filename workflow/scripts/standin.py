@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
-from pipeline.study.jobenv import pin_threads, run_cli
+from pipeline.jobs import pin_threads, run_cli
 
 pin_threads(snakemake.threads)
 run_cli(

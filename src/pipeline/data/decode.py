@@ -1,10 +1,8 @@
 """Parallel decoding of many files into one preallocated uint8 array.
 
-A thread pool: Pillow releases the GIL while it decodes JPEG/PNG (about 60% of the work)
-but, in Pillow 13, not while it resizes, so threads give about 1.4x on 2 cores. A process
-pool measured no better on the shared 2-core machine (flowers: 2.7 s threads vs 2.3 s
-processes plus pool start-up), and threads need no pickling of arrays and no forking
-inside Snakemake jobs. Each worker takes a contiguous chunk and writes its rows in place.
+A thread pool (Pillow releases the GIL while it decodes JPEG/PNG): threads need no
+pickling of arrays and no forking inside Snakemake jobs (docs/engine.md#measured-timings
+for why not processes). Each worker takes a contiguous chunk and writes its rows in place.
 """
 from __future__ import annotations
 

@@ -1,2 +1,2 @@
 """What the workflow needs beyond training: config validation, run statistics, tables,
-figures. Importing this package imports no numerical library (see jobenv)."""
+figures. Importing this package imports no numerical library."""

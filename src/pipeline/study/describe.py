@@ -66,20 +66,20 @@ def describe_results(manifests, metrics):
 def expected_from_config(config, engine_version):
     """What the results of `config` (a validated workflow config) would be described as:
     the keys of describe_results that a configuration determines."""
-    from pipeline.study import config_check as cc
+    from pipeline.study import experiments as ex
 
-    exps = cc.selected_experiments(config)
+    exps = ex.selected_experiments(config)
     size = int(config["image_size"])
     return {
         "datasets": {
             ds: {"source": "real" if config[f"{ds}_dir"] else "generated stand-in",
                  "root": config[f"{ds}_dir"] or None, "image_size": [size, size]}
-            for ds in cc.datasets_used(config)
+            for ds in ex.datasets_used(config)
         },
         "protocols": sorted(config["protocols"]),
         "seeds": sorted(int(s) for s in config["seeds"]),
         "experiments": {
-            n: {k: [cc.run_settings(config, n)[k]] for k in TRAINING_KEYS} for n in exps
+            n: {k: [ex.run_settings(config, n)[k]] for k in TRAINING_KEYS} for n in exps
         },
         "engine_versions": [engine_version],
     }

@@ -70,16 +70,11 @@ def histograms(stats_paths, described, out, title):
 
 
 def _load_caches(paths):
-    out = {}
-    for p in paths:
-        with np.load(p, allow_pickle=False) as z:
-            ds = str(z["dataset"]) if "dataset" in z.files else Path(p).stem
-            names, k = [], 0
-            while f"names_{k}" in z.files:
-                names.append([str(n) for n in z[f"names_{k}"]])
-                k += 1
-            out[ds] = {"x": z["x"], "names": names}
-    return out
+    """{dataset: Cache} of the data caches (pipeline.data.cache)."""
+    from pipeline.data.cache import load_cache
+
+    caches = [load_cache(p) for p in paths]
+    return {c.dataset: c for c in caches}
 
 
 def predictions(prediction_paths, metrics_paths, data_paths, described, out, title, samples=3):
@@ -116,6 +111,7 @@ def predictions(prediction_paths, metrics_paths, data_paths, described, out, tit
             img_ax, bar_ax = axes[r][2 * s], axes[r][2 * s + 1]
             if cache is not None:
                 img_ax.imshow(cache["x"][index[s]].astype(np.uint8))
+            names_of = cache.names if cache is not None else []
             marks = []
             xpos = 0
             for k, (head, size) in enumerate(zip(heads, sizes)):
@@ -128,7 +124,7 @@ def predictions(prediction_paths, metrics_paths, data_paths, described, out, tit
                 bar_ax.bar(xs, pk, color=colors, width=0.8)
                 bar_ax.plot([xpos + ans], [min(1.0, pk[ans] + 0.06)], "v", color="black", ms=4)
                 xpos += size + 1
-                names = cache["names"][k] if cache is not None and k < len(cache["names"]) else []
+                names = names_of[k] if k < len(names_of) else []
                 est_n = names[est] if est < len(names) else str(est)
                 ans_n = names[ans] if ans < len(names) else str(ans)
                 marks.append(f"{est_n[:10]}:{ans_n[:10]} {'O' if ok else 'X'}")
@@ -141,12 +137,12 @@ def predictions(prediction_paths, metrics_paths, data_paths, described, out, tit
     save(fig, out)
 
 
-def accuracy_chart(summary, described, protocols, out, title):
-    """`summary`: the frame of tables.summarize (or the path of summary.csv)."""
-    if not isinstance(summary, pd.DataFrame):
-        summary = read_summary(summary)
-    S = summary.set_index(["experiment", "protocol"])
+def accuracy_chart(summary_csv, described, protocols, out, title):
+    """Test accuracy of the experiments `described`, from summary.csv (tables)."""
     names = [d["experiment"] for d in described]
+    summary = read_summary(summary_csv)
+    summary = summary[summary["experiment"].isin(names)]
+    S = summary.set_index(["experiment", "protocol"])
     dual = any(d.get("dataset") == "office31" for d in described) or any(
         c == "acc_domain_mean" and summary[c].notna().any() for c in summary.columns)
     panels = [("acc_domain", "accuracy_domain", "domain"), ("acc_object", "accuracy_object", "object")] \
@@ -189,18 +185,3 @@ def accuracy_chart(summary, described, protocols, out, title):
     fig.suptitle(f"{title}: test accuracy", fontsize=11)
     fig.tight_layout()
     save(fig, out)
-
-
-def draw(kind, inputs, described, out, title, protocols=(), samples=3):
-    """Entry point of workflow/scripts/figure.py: `inputs` maps input names to path lists."""
-    if kind == "curves":
-        training_curves(inputs["history"], inputs["metrics"], described, out, title)
-    elif kind == "histograms":
-        histograms(inputs["stats"], described, out, title)
-    elif kind == "predictions":
-        predictions(inputs["predictions"], inputs["metrics"], inputs["data"], described, out, title,
-                    samples)
-    elif kind == "accuracy":
-        accuracy_chart(inputs["summary"][0], described, list(protocols), out, title)
-    else:
-        raise ValueError(f"unknown figure kind {kind!r}")

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.atomic import write_text
+from pipeline.study.runstats import STAT_KEYS
 
-STAT_KEYS = ("count", "near_zero", "near_zero_frac", "mean", "var", "std")
 HEAD_ORDER = ("domain", "object")
 
 

@@ -1,7 +1,12 @@
-"""Parameter statistics of one run (docs/quirks.md#parameter-statistics): the weights and
-kernels (biases, batch-norm parameters and buffers excluded), their near-zero count
-(|w| <= 1e-5), mean, variance, standard deviation, and the histogram data the reference
-draws (100 bins over the values' range, density; drawn on x in [-0.2, 0.2])."""
+"""Parameter statistics of one run (docs/quirks.md#parameter-statistics) for the tables
+and figures: the weights and kernels (biases, batch-norm parameters and buffers
+excluded), their near-zero count (|w| <= 1e-5), mean, variance, standard deviation, and
+the histogram data the reference draws (100 bins over the values' range, density; drawn
+on x in [-0.2, 0.2]).
+
+The statistics are the engine's (pipeline.engine.stats), computed once when the run
+ended and kept in its metrics.json (`params`); this adds the histogram, and no
+statistics for non-finite (diverged) weights."""
 from __future__ import annotations
 
 import json
@@ -11,41 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.atomic import write_json
+from pipeline.engine.stats import NEAR_ZERO, weights_from_npz
 
 HIST_BINS = 100
-NEAR_ZERO = 1e-5
-
-
-def _engine_stats():
-    try:
-        from pipeline.engine.stats import parameter_statistics, weights_from_npz
-    except ImportError:  # the engine is not installed: the same definitions, locally
-        return _parameter_statistics, _weights_from_npz
-    return parameter_statistics, weights_from_npz
-
-
-def _weights_from_npz(path):
-    with np.load(path, allow_pickle=False) as z:
-        keys = [k for k in z.files if k.startswith("L") and k.rsplit(".", 1)[-1] in ("w", "k")]
-        keys.sort(key=lambda k: int(k[1:].split(".", 1)[0]))
-        if not keys:
-            return np.zeros(0)
-        return np.concatenate([np.asarray(z[k], dtype=np.float64).ravel() for k in keys])
-
-
-def _parameter_statistics(values):
-    v = np.asarray(values, dtype=np.float64).ravel()
-    n = int(v.size)
-    near = int(np.count_nonzero(np.abs(v) <= NEAR_ZERO))
-    var = float(v.var()) if n else math.nan
-    return {
-        "count": n,
-        "near_zero": near,
-        "near_zero_frac": near / n if n else math.nan,
-        "mean": float(v.mean()) if n else math.nan,
-        "var": var,
-        "std": math.sqrt(var) if n else math.nan,
-    }
+STAT_KEYS = ("count", "near_zero", "near_zero_frac", "mean", "var", "std")
 
 
 def _clean(x):
@@ -62,11 +36,10 @@ def _clean(x):
     return x
 
 
-def run_statistics(params_npz, metrics_json=None):
+def run_statistics(params_npz, metrics_json):
     """Statistics and histogram of one run's weights; a diverged run gives what it can."""
-    metrics = json.loads(Path(metrics_json).read_text()) if metrics_json else {}
+    metrics = json.loads(Path(metrics_json).read_text())
     status = metrics.get("status", "ok")
-    parameter_statistics, weights_from_npz = _engine_stats()
     error = None
     try:
         values = np.asarray(weights_from_npz(params_npz), dtype=np.float64).ravel()
@@ -76,10 +49,9 @@ def run_statistics(params_npz, metrics_json=None):
         values, error = np.zeros(0), f"{type(e).__name__}: {e}"
     finite = values[np.isfinite(values)]
     if values.size and finite.size == values.size:
-        stats = dict(parameter_statistics(values))
+        stats = metrics["params"]
     else:  # non-finite weights (diverged): no meaningful statistics
-        stats = {"count": int(values.size), "near_zero": None, "near_zero_frac": None,
-                 "mean": None, "var": None, "std": None}
+        stats = {"count": int(values.size)}
     hist = None
     if finite.size:
         density, edges = np.histogram(finite, bins=HIST_BINS, density=True)
@@ -89,7 +61,7 @@ def run_statistics(params_npz, metrics_json=None):
         "experiment": metrics.get("experiment"),
         "protocol": metrics.get("protocol"),
         "seed": metrics.get("seed"),
-        **{k: stats.get(k) for k in ("count", "near_zero", "near_zero_frac", "mean", "var", "std")},
+        **{k: stats.get(k) for k in STAT_KEYS},
         "nonfinite": int(values.size - finite.size),
         "near_zero_threshold": NEAR_ZERO,
         "histogram": hist,

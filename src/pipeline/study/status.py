@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline.study import config_check as cc
+from pipeline.study import experiments as ex
 from pipeline.train import checkpoint
 
 STATES = ("done", "running", "stopped", "failed", "diverged", "not started")
@@ -72,8 +72,8 @@ def planned_runs(config):
     from pipeline.study.sweeps import expand
 
     config = expand(config)[0]
-    return [(p, e, int(s), int(cc.run_settings(config, e)["epochs"]))
-            for e in cc.selected_experiments(config)
+    return [(p, e, int(s), int(ex.run_settings(config, e)["epochs"]))
+            for e in ex.selected_experiments(config)
             for p in config["protocols"] for s in config["seeds"]]
 
 

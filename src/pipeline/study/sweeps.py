@@ -17,23 +17,43 @@ with `set` applied, then the setting, in the table ``<sweep>`` whose baseline is
 layer option: ``net[I].OPTION`` (layer I of the net list, from 0), ``TYPE.OPTION`` (every
 layer of that type) or ``TYPE[K].OPTION`` (the K-th layer of that type, from 0).
 
-Expansion happens before validation: every point is checked like any other experiment
-and a problem of a point is reported under its sweep key (``sweeps.S.values[I]: ...``).
-`select` may name a sweep: its points and its base. This module imports no numerical
-library (the Snakefile uses it).
+Expansion happens before validation (pipeline.study.config_check, which sees the
+expanded config): every point is checked like any other experiment and a problem of a
+point is reported under its sweep key (``sweeps.S.values[I]: ...``, then the check's own
+wording). The schema checks the sweeps' own keys (``sweeps.S.values: ...``); this module
+only what it cannot (bases, settings and layers named, names taken). `select` may name a
+sweep: its points and its base. This module imports no numerical library (the Snakefile
+uses it).
 """
 from __future__ import annotations
 
 import copy
 import re
 
+from pipeline.engine.config import ALIASES, ConfigError
+from pipeline.engine.config import LAYER_OPTIONS as ENGINE_LAYER_OPTIONS
+
 from . import config_check as cc
+from . import experiments as ex
 
 SETTINGS = ("l1", "l2", "train_size", "epochs", "learning_rate", "batch_size")
 SELECTION_TABLE = "sweeps"      # results/tables/sweeps.*: the values chosen on validation
-SWEEP_KEYS = {"base", "vary", "values", "set", "title"}
-SET_KEYS = cc.EXPERIMENT_KEYS - {"dataset", "table", "regularizer", "seed_study"}
+NOT_SETTABLE = {"dataset", "table", "regularizer", "seed_study"}   # a point's identity
+# a layer type's options, aliases included (the engine's vocabulary)
+LAYER_OPTIONS = {kind: set(opts) | set(ALIASES.get(kind, {}))
+                 for kind, opts in ENGINE_LAYER_OPTIONS.items()}
 _LAYER = re.compile(r"^(?:net\[(\d+)\]|([a-z_]+)(?:\[(\d+)\])?)\.([a-z_]+)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")     # the schema's sweeps.propertyNames
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def set_keys(schema):
+    """The experiment keys a sweep's `set` may give: the schema's, but a point's identity."""
+    exp = cc._load_schema(schema)["properties"]["experiments"]["additionalProperties"]
+    return set(exp["properties"]) - NOT_SETTABLE
 
 
 def parse_vary(vary):
@@ -63,7 +83,7 @@ def layer_targets(net, address):
 
 
 def _kind(layer):
-    if cc._is_int(layer):
+    if _is_int(layer):
         return "full"
     return layer[0] if isinstance(layer, list) and layer else None
 
@@ -72,7 +92,7 @@ def value_name(value, i):
     """The value's part of a point's name: 0.5, 1e-05, cnn4; v<i> for a layer list."""
     if isinstance(value, bool):
         return str(value).lower()
-    if cc._is_int(value):
+    if _is_int(value):
         return str(value)
     if isinstance(value, float):
         return f"{value:g}"
@@ -97,11 +117,11 @@ def _set_layer_option(net, address, value):
     for i in targets:
         layer = net[i]
         kind = _kind(layer)
-        if kind not in cc.LAYER_OPTIONS or opt not in cc.LAYER_OPTIONS[kind]:
+        if kind not in LAYER_OPTIONS or opt not in LAYER_OPTIONS[kind]:
             return None, (f"layer {i} ({kind}) has no option {opt!r}"
-                          + (f" (options: {', '.join(sorted(cc.LAYER_OPTIONS[kind]))})"
-                             if kind in cc.LAYER_OPTIONS else ""))
-        if cc._is_int(layer):            # a full layer given by its width
+                          + (f" (options: {', '.join(sorted(LAYER_OPTIONS[kind]))})"
+                             if kind in LAYER_OPTIONS else ""))
+        if _is_int(layer):            # a full layer given by its width
             if opt != "width":
                 return None, f"layer {i} is a full layer given by its width only"
             net[i] = value
@@ -110,7 +130,8 @@ def _set_layer_option(net, address, value):
         opts = dict(layer[1]) if len(layer) == 2 and isinstance(layer[1], dict) else {}
         opts[opt] = value
         net[i] = [layer[0], opts]
-        changed.append(f"net[{i}][1].{opt}")
+        # the engine names an option net[I].OPTION (an alias by its option's name)
+        changed += [f"net[{i}].{opt}", f"net[{i}].{ALIASES.get(kind, {}).get(opt, opt)}"]
     return net, changed
 
 
@@ -128,54 +149,66 @@ def default_title(name, sw):
     return f"Sweep {name}: {sw['vary']}, base {sw['base']}" + (f" (points: {extra})" if extra else "")
 
 
+def _well_formed(name, sw):
+    """What the schema asks of a sweep (a name, a mapping of known keys with base, vary and
+    a non-empty list of values): a sweep without it is not expanded, the schema (which
+    sees it in the expanded config) says what is wrong."""
+    return (isinstance(name, str) and _NAME.match(name) is not None and isinstance(sw, dict)
+            and {"base", "vary", "values"} <= set(sw)
+            and set(sw) <= {"base", "vary", "values", "set", "title"}
+            and isinstance(sw["base"], str) and isinstance(sw["vary"], str)
+            and isinstance(sw["values"], list) and bool(sw["values"])
+            and isinstance(sw.get("set", {}), dict) and isinstance(sw.get("title", ""), str))
+
+
 def _sweep_problems(name, sw, experiments, tables):
-    """Problems of one sweep's own keys (not of its points' values)."""
+    """Problems of one well-formed sweep's keys that the schema cannot see (not of its
+    points' values)."""
     w = f"sweeps.{name}"
-    if not cc._valid_name(name):
-        return [f"{w}: a sweep name may hold letters, digits, _ and - (it names a table)"]
     if name == SELECTION_TABLE:
         return [f"{w}: {name!r} names the sweeps' selection table; choose another name"]
-    if not isinstance(sw, dict):
-        return [f"{w}: must be a mapping with base, vary and values, got {sw!r}"]
-    out = [f"{w}.{k}: missing key" for k in ("base", "vary", "values") if k not in sw]
-    out += [f"{w}.{k}: unknown key (allowed: {', '.join(sorted(SWEEP_KEYS))})"
-            for k in sw if k not in SWEEP_KEYS]
+    out = []
     if name in tables:
         out.append(f"{w}: a table of this name exists already (a sweep makes its own table)")
-    if "base" in sw and sw["base"] not in experiments:
+    if sw["base"] not in experiments:
         out.append(f"{w}.base: unknown experiment {sw['base']!r} "
                    f"(known: {', '.join(map(str, experiments))})")
-    if "vary" in sw and parse_vary(sw["vary"]) is None:
+    if parse_vary(sw["vary"]) is None:
         out.append(f"{w}.vary: unknown setting {sw['vary']!r} (settings: "
                    f"{', '.join(SETTINGS)}, net, or a layer option: net[I].OPTION, "
                    f"TYPE.OPTION, TYPE[K].OPTION)")
-    if "values" in sw and (not isinstance(sw["values"], list) or not sw["values"]):
-        out.append(f"{w}.values: must be a non-empty list, got {sw['values']!r}")
-    if "set" in sw:
-        if not isinstance(sw["set"], dict):
-            out.append(f"{w}.set: must be a mapping of experiment keys, got {sw['set']!r}")
-        else:
-            out += [f"{w}.set.{k}: not settable (allowed: {', '.join(sorted(SET_KEYS))})"
-                    for k in sw["set"] if k not in SET_KEYS]
-    if "title" in sw and not isinstance(sw["title"], str):
-        out.append(f"{w}.title: must be a string, got {sw['title']!r}")
     return out
 
 
-def expand(config):
+def set_problems(config, schema):
+    """`set` keys that are no experiment keys or would change a point's identity."""
+    sweeps = config.get("sweeps") if isinstance(config, dict) else None
+    if not isinstance(sweeps, dict):
+        return []
+    allowed = set_keys(schema)
+    return [f"sweeps.{name}.set.{k}: not settable (allowed: {', '.join(sorted(allowed))})"
+            for name, sw in sweeps.items() if _well_formed(name, sw)
+            for k in sw.get("set") or {} if k not in allowed]
+
+
+def expand(config, settable=None):
     """(expanded config, origins, problems). origins: {point: (sweep, value index, changed
     key paths)}; problems: those of the sweeps' own keys and of values that cannot be
-    applied. The input is not modified; a config without sweeps comes back unchanged."""
+    applied. With `settable`, only those keys of a sweep's `set` are applied (the others
+    are reported by set_problems). The input is not modified; a config without sweeps
+    comes back unchanged."""
     sweeps = config.get("sweeps") if isinstance(config, dict) else None
     if not sweeps:
         return config, {}, []
     out = copy.deepcopy(config)
     if not isinstance(sweeps, dict):
-        return out, {}, [f"sweeps: must be a mapping of sweep names, got {sweeps!r}"]
+        return out, {}, []                # the schema reports it
     experiments = out.get("experiments") if isinstance(out.get("experiments"), dict) else {}
     tables = out.get("tables") if isinstance(out.get("tables"), dict) else {}
     origins, problems = {}, []
     for name, sw in sweeps.items():
+        if not _well_formed(name, sw):
+            continue                      # the schema reports it
         found = _sweep_problems(name, sw, config.get("experiments") or {}, tables)
         if found:
             problems += found
@@ -193,11 +226,12 @@ def expand(config):
                                 f"an earlier value)")
                 continue
             exp = {k: copy.deepcopy(v) for k, v in base.items() if k != "seed_study"}
-            exp.update(copy.deepcopy(sw.get("set") or {}))
+            exp.update(copy.deepcopy({k: v for k, v in (sw.get("set") or {}).items()
+                                      if settable is None or k in settable}))
             if address[0] == "layer":
                 try:
-                    net = cc.resolve_net(exp.get("net"))
-                except cc.ConfigError as e:
+                    net = ex.resolve_net(exp.get("net"))
+                except ConfigError as e:
                     problems.append(f"sweeps.{name}: {e}")
                     break
                 if not isinstance(net, list):
@@ -244,19 +278,28 @@ def translate(problem, origins, config):
     return problem
 
 
-def config_problems(config, files=(), schema=None):
-    """config_check's problems of the expanded config, those of sweep points under their
-    sweep keys, after the problems of the sweeps themselves."""
-    expanded, origins, problems = expand(config)
-    found = cc.config_problems(expanded, files=files, schema=schema)
+def config_problems(config, schema, files=()):
+    """The problems of the sweeps themselves, then config_check's problems of the
+    expanded config (its one path: a point is checked like any other experiment), those
+    of sweep points under their sweep keys. Like config_check, fills the schema's
+    defaults into `config`."""
+    schema = cc._load_schema(schema)          # read once: `set` keys and the check
+    expanded, origins, problems = expand(config, settable=set_keys(schema))
+    problems = problems + set_problems(config, schema)
+    found = cc.config_problems(expanded, schema, files=files)
+    if expanded is not config:                # the defaults filled into the expanded copy
+        for key, value in expanded.items():
+            if key not in ("experiments", "tables", "select"):
+                config[key] = value
     return list(dict.fromkeys(problems + [translate(p, origins, config) for p in found]))
 
 
-def check_config(config, files=(), schema=None):
-    """Raise config_check.ConfigError listing every problem of the expanded config."""
-    problems = config_problems(config, files=files, schema=schema)
+def check_config(config, schema, files=()):
+    """Raise ConfigError listing every problem of the config with its sweeps expanded
+    (config_problems); expand_in_place then gives the workflow the expanded config."""
+    problems = config_problems(config, schema, files=files)
     if problems:
-        raise cc.ConfigError(
+        raise ConfigError(
             "invalid workflow configuration (nothing was run):\n  " + "\n  ".join(problems))
 
 
@@ -280,14 +323,14 @@ def with_baseline(config, table, names):
 def sweep_specs(config):
     """What the sweep jobs need of every sweep with a selected point, in config order:
     {name: {title, base, vary, dataset, points: [{experiment, value, label}]}}."""
-    selected = set(cc.selected_experiments(config))
+    selected = set(ex.selected_experiments(config))
     out = {}
     for name, sw in (config.get("sweeps") or {}).items():
         points = [{"experiment": point_name(name, v, i), "value": v,
                    "label": value_name(v, i)} for i, v in enumerate(sw["values"])]
         points = [p for p in points if p["experiment"] in selected]
         if points:
-            out[name] = {"title": cc.table_title(config, name), "base": sw["base"],
+            out[name] = {"title": ex.table_title(config, name), "base": sw["base"],
                          "vary": sw["vary"],
                          "dataset": config["experiments"][sw["base"]]["dataset"],
                          "points": points}

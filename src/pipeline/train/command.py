@@ -108,9 +108,8 @@ def register(sub):
 
 def main(args):
     from pipeline.engine.config import ConfigError
-    from pipeline.engine.protocol import ProtocolError
 
-    from .run import RunDiverged, RunSettings, run
+    from .run import RunSettings, run_job
 
     for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
                         ("--shards", 1 if args.shards is None else args.shards),
@@ -121,20 +120,21 @@ def main(args):
             print(f"error: {name} must be positive, got {value}", file=sys.stderr)
             return 2
     try:
-        settings = RunSettings(
-            data=args.data, net=load_net(args.net), protocol=args.protocol,
-            quirks=dict(args.quirk), seed=args.seed, epochs=args.epochs,
-            batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
-            experiment=args.experiment or Path(args.out).name, report=args.report,
-            on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype,
-            eval_train_size=args.eval_train_size, threads=args.threads,
-            train_size=args.train_size)
-        metrics = run(settings, args.out, log=lambda line: print(line, flush=True))
-    except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.faults
+        net = load_net(args.net)
+    except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except RunDiverged:
-        return 3
+    settings = RunSettings(
+        data=args.data, net=net, protocol=args.protocol,
+        quirks=dict(args.quirk), seed=args.seed, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
+        experiment=args.experiment or Path(args.out).name, report=args.report,
+        on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype,
+        eval_train_size=args.eval_train_size, threads=args.threads,
+        train_size=args.train_size)
+    code, metrics = run_job(settings, args.out)
+    if code:
+        return code
     print(json.dumps({"test_accuracy": metrics["test_accuracy"],
                       "train_seconds": round(metrics["train_seconds"], 2)}))
     return 0

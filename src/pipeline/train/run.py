@@ -260,3 +260,18 @@ def run(s: RunSettings, out_dir, log=print):
         if s.on_divergence == "fail":
             raise RunDiverged(error)
     return metrics
+
+
+def run_job(s: RunSettings, out_dir):
+    """run() as a command or a workflow job runs it: log lines on stdout, the problem on
+    stderr. Returns (exit code, metrics or None): 0 done (a diverged run recorded with
+    on_divergence="record" included), 2 bad settings, 3 diverged."""
+    from pipeline.engine.protocol import ProtocolError
+
+    try:
+        return 0, run(s, out_dir, log=lambda line: print(line, flush=True))
+    except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.faults
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2, None
+    except RunDiverged:
+        return 3, None

@@ -188,9 +188,8 @@ class Trainer:
         """(loss, per-head accuracies, logits) in evaluation mode (dropout and noise off,
         batch norm on its running statistics), forward only: the clean learning curves.
         The loss is the training loss's data term, the sum over heads of the mean
-        cross-entropy. chunk=batch_size reuses the training step's conv buffers: at
-        96x96 that is faster than 200-image chunks (measured ~1.3-1.7x) and holds no
-        other buffers."""
+        cross-entropy. chunk=batch_size reuses the training step's conv buffers and holds
+        no other buffers (docs/engine.md#measured-timings)."""
         logits = self.predict_logits(x, chunk)
         loss = softmax_cross_entropy(logits, y, self.net.head_sizes)[0] if len(y) else math.nan
         return loss, self.accuracy(x, y, logits), logits

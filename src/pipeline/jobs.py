@@ -1,0 +1,164 @@
+"""What the workflow's job scripts share: BLAS threads pinned to the job's `threads`,
+output sent to the job's log, a command run in this process (`run_cli`) and training run
+in a child process (`run_child`) whose death by the memory limit this one reports.
+
+`pin_threads` must run before numpy is imported in the job's process: the workflow
+scripts call it first.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def pin_threads(threads):
+    """Set the thread variables in this process; refuse if numpy is already loaded."""
+    if "numpy" in sys.modules:
+        raise RuntimeError("pin_threads() must run before numpy is imported")
+    for var in THREAD_VARS:
+        os.environ[var] = str(int(threads))
+
+
+def _fault_env(rule, mem_mb, record=None):
+    """Where a fault's message finds the setting to raise and leaves its record."""
+    from pipeline import faults
+
+    for var, value in ((faults.RULE_ENV, rule), (faults.MEM_ENV, mem_mb),
+                       (faults.RECORD_ENV, record)):
+        if value:
+            os.environ[var] = str(value)
+
+
+def run_cli(args, log, threads, rule=None, mem_mb=None):
+    """Run `regstudy ARGS` in this process with its output appended to `log`; exit with
+    its code if it fails. Call pin_threads(threads) first. `rule` and `mem_mb` (the job's
+    resources) let an out-of-memory message name the setting to raise."""
+    if os.environ.get("OMP_NUM_THREADS") != str(int(threads)):
+        pin_threads(threads)
+    from pipeline.cli import main
+
+    _fault_env(rule, mem_mb)
+    seen = []
+    args = [str(a) for a in args]
+    with log_to(log) as fh:
+        fh.write("$ regstudy " + " ".join(_quote(a) for a in args) + "\n")
+        fh.flush()
+        try:
+            rc = main(args, on_fault=seen.append)
+        except SystemExit as e:  # argparse errors
+            rc = e.code if isinstance(e.code, int) else 1
+    if rc:
+        why = f": {seen[0].message}" if seen else ""
+        print(f"regstudy {args[0]} failed with exit code {rc}{why} (log: {log})",
+              file=sys.stderr, flush=True)
+        raise SystemExit(rc)
+
+
+def run_child(call, command, log, detail="", rule=None, mem_mb=None, record=None):
+    """Run `call()` (returns an exit code) in a forked child whose output is appended to
+    `log` after the header line `$ <command> <detail>`; exit with the child's code if it
+    is not 0. `command` names it in messages (e.g. "regstudy train").
+
+    For training: a job over its memory limit is killed by the kernel or the cluster
+    (SIGKILL, which nobody can catch), and the killer picks the biggest process, the
+    child; this one is left to say so (pipeline.faults.killed), name the setting to
+    raise and leave the failure record `record` for the tables. A fault the child catches
+    (pipeline.faults.guarded) leaves the record itself."""
+    import multiprocessing
+
+    from pipeline import faults
+
+    with open(log, "a") as fh:
+        fh.write(f"$ {command} {detail}".rstrip() + "\n")
+    child = multiprocessing.get_context("fork").Process(
+        target=_child, args=(call, log, rule, mem_mb, record), daemon=False)
+    child.start()
+    child.join()
+    rc = child.exitcode
+    if rc == 0:
+        return
+    message = ""
+    if rc < 0:
+        fault = faults.killed(-rc, command, rule, mem_mb)
+        rc, message = fault.code, f": {fault.message}"
+        with open(log, "a") as fh:
+            fh.write(fault.message + "\n")
+        if record and fault.code == faults.OUT_OF_MEMORY:   # not a stop asked for
+            from pipeline.study.failures import write_record
+
+            write_record(record, fault.code, fault.message)
+    else:
+        message = _last_error(log)
+    print(f"{command} failed with exit code {rc}{message} (log: {log})",
+          file=sys.stderr, flush=True)
+    raise SystemExit(rc)
+
+
+def _child(call, log, rule, mem_mb, record):
+    from pipeline import faults
+
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    _fault_env(rule, mem_mb, record)
+    try:
+        rc = faults.guarded(call, debug=faults.debug_wanted())
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        rc = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)        # no multiprocessing or atexit clean-up of the parent's state
+
+
+def _last_error(log):
+    """': <the fault's message>' from the end of the log, or ''."""
+    try:
+        lines = Path(log).read_text().splitlines()[-20:]
+    except OSError:
+        return ""
+    errors = [line for line in lines if line.startswith("error: ")]
+    return f": {errors[-1]}" if errors else ""
+
+
+def _quote(a):
+    import shlex
+
+    return shlex.quote(str(a))
+
+
+class log_to:
+    """Context manager: send this process's stdout/stderr (and tracebacks) to a log file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.fh = open(self.path, "a")
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.fh
+        return self.fh
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and not (exc_type is SystemExit and exc.code in (0, None)):
+            import traceback
+
+            traceback.print_exception(exc_type, exc, tb, file=self.fh)
+        sys.stdout, sys.stderr = self._saved
+        self.fh.close()
+        return False

@@ -1,0 +1,16 @@
+# The accuracy chart of one table, from summary.csv.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
+import json
+
+from pipeline.jobs import log_to, pin_threads
+
+pin_threads(snakemake.threads)
+with log_to(snakemake.log[0]):
+    from pipeline.study import figures
+
+    p = snakemake.params
+    figures.accuracy_chart(snakemake.input.summary, json.loads(p.experiments),
+                           list(p.protocols), snakemake.output.accuracy, p.title)
