@@ -164,7 +164,8 @@ class Conv(Layer):
 class FoldedConv(Conv):
     """A Conv whose input is a batch norm's Standardized output (see above): it applies
     the scale and shift, and its backward returns a FoldGradient for the batch norm
-    instead of an input gradient. A plain array input makes it a plain Conv."""
+    instead of an input gradient (whatever need_dx says). A plain array input makes it a
+    plain Conv."""
     fold = "batch_normal"
 
     def _valid_taps(self, dtype):

@@ -86,7 +86,7 @@ class Network:
         self.input_shape = tuple(input_shape)
         self.head_sizes = list(head_sizes)
         self.dtype = np.dtype(dtype)
-        self._bn = (bn_backward, bn_debias)
+        self._bn_options = (bn_backward, bn_debias)
         self.layers = build_layers(self._all_specs(), _internal(input_shape), bn_backward,
                                    bn_debias, self.dtype)
         self._allocate()
@@ -122,8 +122,8 @@ class Network:
     def split_rows(self, map_slices):
         """Rebuild the full layers with `map_slices` (dense.py; None: unsplit), through
         build_layers; the other layers, and their state, stay."""
-        fresh = build_layers(self._all_specs(), _internal(self.input_shape), *self._bn,
-                             self.dtype, map_slices)
+        fresh = build_layers(self._all_specs(), _internal(self.input_shape),
+                             *self._bn_options, self.dtype, map_slices)
         self.layers = [new if isinstance(new, Dense) else old
                        for old, new in zip(self.layers, fresh)]
 
