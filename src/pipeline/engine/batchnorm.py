@@ -13,24 +13,30 @@ Two backward forms (docs/quirks.md#batch-norm):
 - "simplified" (the reference's): dx = g / std, treating the batch statistics as
   constants (exact only in evaluation mode).
 
-In a sharded step (engine.shards) each shard holds part of the minibatch: the sums
-behind the batch mean and variance (one meeting), and the two sums of the exact backward
-(another), are added over the shards (`sync`) so every shard uses the whole minibatch's,
-as one would.
+In a sharded step each shard holds part of the minibatch: the sums behind the batch
+mean and variance (one meeting), and the two sums of the exact backward (another), are
+added over the shards (the forward's engine.step.Step) so every shard uses the whole
+minibatch's, as one would; only shard 0 updates the running averages.
 
-Folded (`folded`, set by the network when this is the first layer and a conv follows):
-the output is xhat, the conv applies scale and shift and computes their gradients (see
-engine.conv), and this layer's backward is never reached.
+Folded (`folded=True`, for a batch norm with scale and shift right before an
+engine.conv.FoldedConv): the output is a conv.Standardized, xhat with the scale and
+shift unapplied, which the conv applies through its kernel; the backward takes the
+conv's conv.FoldGradient and gives the scale and shift gradients from it, <k, G> and
+<k, G1>, and no input gradient (a folded batch norm is a network's first layer).
 """
 import numpy as np
 
+from .conv import FoldGradient, Standardized
 from .layer import Layer
+from .step import ALONE
 
 
 class BatchNorm(Layer):
+    uses_step = True
+
     def __init__(self, options, in_shape, backward_form="exact", debias=False,
-                 dtype=np.float32):
-        super().__init__(options, in_shape)
+                 dtype=np.float32, need_dx=True, folded=False):
+        super().__init__(options, in_shape, need_dx)
         c = in_shape[0]
         self.rescale = options["rescale"]
         if self.rescale:
@@ -40,14 +46,9 @@ class BatchNorm(Layer):
         self.mavg = np.zeros(c, dtype)          # the network's dtype
         self.mvar = np.ones(c, dtype)
         self.steps = np.zeros(1, np.int64)      # training forwards (an array: checkpointed)
-        self.sync, self.shard = None, 0         # set by engine.shards
-        self.folded = False                     # set by the network, see above
-
-    def _total(self, *parts):
-        """Per-channel sums over the whole minibatch (float64) from this shard's."""
-        if self.sync is None:
-            return [np.asarray(p, np.float64) for p in parts]
-        return self.sync(self.shard, *parts)
+        if folded and not self.rescale:
+            raise ValueError("folded: only a batch norm with scale and shift folds")
+        self.folded = folded                    # see above
 
     def init_params(self, params, rng, init):
         if self.rescale:
@@ -80,7 +81,7 @@ class BatchNorm(Layer):
     def _per_channel(v, x):
         return v.astype(x.dtype) if x.ndim == 2 else v.astype(x.dtype).reshape(-1, 1, 1, 1)
 
-    def forward(self, x, params, train, rng):
+    def forward(self, x, params, train, rng, step=ALONE):
         # The cache keeps xc = x - mu and 1/std (xhat = xc / std is never stored): the
         # output is one multiply-add of xc, the backward two sums and two of them.
         pc = self._per_channel
@@ -94,11 +95,11 @@ class BatchNorm(Layer):
             mu_k = np.asarray(s1, np.float64) / m
             xc = x - pc(mu_k, x)
             s2 = np.asarray(self._sums(xc, xc), np.float64) + mu_k * mu_k * m
-            total, sq, count = self._total(s1, s2, m)
+            total, sq, count = step.total(s1, s2, m)
             mu = total / count
             var = np.maximum(sq / count - mu * mu, 0.0)
             delta = mu_k - mu
-            if self.shard == 0:                  # one update per step
+            if step.shard == 0:                  # one update per step
                 rho = self.options["exp_ratio"]
                 self.mavg += (rho * (mu - self.mavg)).astype(self.mavg.dtype)
                 self.mvar += (rho * (var - self.mvar)).astype(self.mvar.dtype)
@@ -114,10 +115,17 @@ class BatchNorm(Layer):
         y = xc * pc(gain, x)
         if np.any(offset):
             y += pc(offset, x)
-        return y, (xc, inv_std, m, delta)
+        if self.folded:
+            y = Standardized(y, params["scale"], params["shift"])
+        return y, (xc, inv_std, m, delta, step)
 
     def backward(self, dout, cache, params, grads):
-        xc, inv_std, m, delta = cache           # x - mu = xc + delta
+        if isinstance(dout, FoldGradient):      # from the FoldedConv after this
+            k, g, g1 = dout
+            grads["scale"][...] = np.einsum("ocij,ocij->c", k, g)
+            grads["shift"][...] = np.einsum("ocij,oij->c", k, g1)
+            return None
+        xc, inv_std, m, delta, step = cache     # x - mu = xc + delta
         pc = self._per_channel
         sum_dout = self._sums(dout)                              # = the shift gradient
         sum_dout_xhat = (self._sums(dout, xc) + delta * sum_dout) * inv_std  # = the scale's
@@ -134,7 +142,7 @@ class BatchNorm(Layer):
         # are the two sums above over the minibatch's positions of a channel. As one
         # per-channel multiply-add: dx = gain*dout - a*(xc + delta) - gain*mean_d, with
         # a = gain*mean_dxhat/std.
-        sum_dout, sum_dout_xhat, total = self._total(sum_dout, sum_dout_xhat, m)
+        sum_dout, sum_dout_xhat, total = step.total(sum_dout, sum_dout_xhat, m)
         a = gain * inv_std * sum_dout_xhat / total
         dx = dout * pc(gain, dout)
         dx -= xc * pc(a, dout)

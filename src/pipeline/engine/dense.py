@@ -2,9 +2,11 @@
 sample first (channel-major), so a full layer can follow conv/pool layers.
 
 A big weight matrix (the MLP's first, 27,648 x 30) makes the layer memory-bound on
-reading w and writing its gradient. When the network runs unsharded, engine.shards
-hands the layer `map_slices`, and the products are cut along w's rows: each thread
-reads and writes its own block of w, the forward adds the partial products in order.
+reading w and writing its gradient. Built with `map_slices`, a layer with more than
+SPLIT_ABOVE weights cuts its products along w's rows: map_slices(fn, n, min_size) must
+return [fn(s) for s in contiguous slices covering range(n)], in order, and may run the
+calls on other threads (engine.shards.ShardedNetwork.map_slices does); each call reads
+and writes its own block of w, and the forward adds the partial products in slice order.
 """
 import numpy as np
 
@@ -15,10 +17,9 @@ SPLIT_ABOVE = 1 << 16     # weights; smaller matrices are not worth a thread han
 
 
 class Dense(Layer):
-    map_slices = None     # set by engine.shards for unsharded steps
-
-    def __init__(self, options, in_shape):
-        super().__init__(options, in_shape)
+    def __init__(self, options, in_shape, need_dx=True, map_slices=None):
+        super().__init__(options, in_shape, need_dx)
+        self.map_slices = map_slices
         n_in = int(np.prod(in_shape))
         width = options["width"]
         self.act = options["actfunc"]

@@ -3,8 +3,8 @@ output x*mask/keep_prob; identity at evaluation. The mask comes from the shard's
 draws (see engine.shards).
 
 The mask compares raw 32-bit draws with keep_prob * 2^32 (exact to 2^-32): the bit
-generator fills whole arrays of them, measured 1.6-2x faster here than float32 uniforms,
-which NumPy makes one call at a time."""
+generator fills whole arrays of them, where NumPy makes float32 uniforms one call at a
+time (docs/engine.md has the timing)."""
 import numpy as np
 
 from .draws import Draws

@@ -1,8 +1,8 @@
 """Normal samples for noise injection, by the Box-Muller transform.
 
-NumPy's `Generator.standard_normal` (a ziggurat) takes 11-15 ns per float32 sample on
-these machines; Box-Muller over whole arrays is one uniform draw plus vectorized log,
-sqrt, cos and sin, about half that. Each pair (u1, u2) of uniforms gives two independent
+Instead of NumPy's `Generator.standard_normal` (a ziggurat), which is slower here,
+Box-Muller over whole arrays is one uniform draw plus vectorized log, sqrt, cos and sin
+(the timing is in docs/engine.md). Each pair (u1, u2) of uniforms gives two independent
 normals sqrt(-2 ln u1) * (cos, sin)(2 pi u2). With float32 uniforms (multiples of 2^-24)
 the largest magnitude is sqrt(2 * 24 ln 2) = 5.77, so the tails beyond 5.77 sigma
 (probability 8e-9) are cut. The uniforms are float32 whatever the output dtype, so runs

@@ -8,7 +8,16 @@ layer dicts of views under the same keys:
     out, cache = layer.forward(x, params, train, rng)
     dx = layer.backward(dout, cache, params, grads)   # fills grads[name] in place
 
-`backward` never updates parameters: the optimizer does, afterwards.
+`rng` is a Generator or the shard's engine.draws.Draws (None outside training). A layer
+that needs the whole minibatch of a sharded step (batch norm) says so with
+`uses_step = True`, and its forward takes a fifth argument, `step`, an engine.step.Step
+(where this pass runs; ALONE by default). `backward` never updates parameters: the
+optimizer does, afterwards.
+
+Everything a layer does is decided when it is built, by its constructor's arguments;
+nothing is set on it afterwards. Each kind, fused ones included (conv.FoldedConv,
+pool.ReluMaxPool), is one class in its own module; engine.network.build_layers chooses
+the kinds of a network.
 """
 import copy
 
@@ -25,12 +34,14 @@ INIT_RULES = {
 
 class Layer:
     param_shapes = {}
-    # Set by the network: False for layers with nothing learnable before them, which
-    # then skip computing their input gradient (the first conv's col2im, for instance).
-    need_dx = True
+    uses_step = False       # True: forward(x, params, train, rng, step), see above
 
-    def __init__(self, options, in_shape):
+    def __init__(self, options, in_shape, need_dx=True):
+        """need_dx: whether backward returns the input gradient. A layer with nothing
+        learnable before it has no use for one: conv and full layers then skip it (the
+        first conv's col2im, for instance) and return None."""
         self.options = options
+        self.need_dx = need_dx
         self.in_shape = tuple(in_shape)
         self.out_shape = self.in_shape
         self._workspaces = {}

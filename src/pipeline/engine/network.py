@@ -5,6 +5,8 @@ All learnables live in one flat buffer laid out as [weights and kernels | biases
 batch-norm scale/shift], and their gradients in a second buffer of the same layout; each
 layer gets dicts of views under its parameter names. That makes L1/L2 one slice, Adam a
 few whole-buffer operations, and a checkpoint two arrays.
+
+`build_layers` is the one place that chooses the layer kinds, fused ones included.
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ import numpy as np
 
 from .batchnorm import BatchNorm
 from .config import LayerSpec, parse_hidden, output_shapes
-from .conv import Conv
+from .conv import Conv, FoldedConv
 from .dense import Dense
 from .draws import Draws
 from .dropout import Dropout
 from .noise import Noise
-from .pool import AvgPool, MaxPool
+from .pool import AvgPool, MaxPool, ReluMaxPool
+from .step import ALONE
 
 LAYER_CLASSES = {"full": Dense, "conv": Conv, "max": MaxPool, "avg": AvgPool,
                  "dropout": Dropout, "noise": Noise, "batch_normal": BatchNorm}
@@ -33,6 +36,47 @@ def _internal(shape):
     return (shape[2], shape[0], shape[1]) if len(shape) == 3 else tuple(shape)
 
 
+def build_layers(specs, shape, bn_backward="exact", bn_debias=False, dtype=np.float32,
+                 map_slices=None):
+    """The layers that run `specs` on per-sample input `shape` (C, H, W or flat), each
+    kind as the specs say except where a fusion gives the same values and gradients
+    for less work:
+
+    - a conv or full layer with ReLU right before a max pooling runs without activation,
+      and the pooling is a pool.ReluMaxPool (the ReLU on the smaller pooled map);
+    - a batch norm with scale and shift that is the first layer, right before a conv,
+      is folded into it: BatchNorm(folded=True) then conv.FoldedConv (neither computes
+      an input gradient: no col2im, no batch-norm backward);
+    - full layers get `map_slices` (dense.py: big products cut by rows over threads);
+    - a layer with nothing learnable before it computes no input gradient (need_dx).
+    """
+    specs = list(specs)
+    kinds = [LAYER_CLASSES[s.type] for s in specs]
+    options = [s.options for s in specs]
+    for i in range(len(specs) - 1):
+        if kinds[i] in (Conv, Dense) and options[i]["actfunc"] == "relu" \
+                and kinds[i + 1] is MaxPool:
+            options[i] = {**options[i], "actfunc": "none"}
+            kinds[i + 1] = ReluMaxPool
+    fold = len(specs) > 1 and kinds[0] is BatchNorm and options[0]["rescale"] \
+        and kinds[1] is Conv
+    if fold:
+        kinds[1] = FoldedConv
+    layers, learnable = [], False
+    for i, (cls, opts) in enumerate(zip(kinds, options)):
+        if cls is BatchNorm:
+            layer = cls(opts, shape, bn_backward, bn_debias, dtype, need_dx=learnable,
+                        folded=fold and i == 0)
+        elif cls is Dense:
+            layer = cls(opts, shape, need_dx=learnable, map_slices=map_slices)
+        else:
+            layer = cls(opts, shape, need_dx=learnable)
+        layers.append(layer)
+        learnable = learnable or bool(layer.param_shapes)
+        shape = layer.out_shape
+    return layers
+
+
 class Network:
     def __init__(self, hidden, input_shape, head_sizes, bn_backward="exact", bn_debias=False,
                  dtype=np.float32):
@@ -42,19 +86,9 @@ class Network:
         self.input_shape = tuple(input_shape)
         self.head_sizes = list(head_sizes)
         self.dtype = np.dtype(dtype)
-        self.layers = []
-        shape = _internal(input_shape)
-        out_spec = LayerSpec("full", {"width": int(sum(head_sizes)), "actfunc": "none"})
-        for spec in [*self.specs, out_spec]:
-            cls = LAYER_CLASSES[spec.type]
-            layer = cls(spec.options, shape, bn_backward, bn_debias, self.dtype) \
-                if cls is BatchNorm \
-                else cls(spec.options, shape)
-            self.layers.append(layer)
-            shape = layer.out_shape
-        for a, b in zip(self.layers, self.layers[1:]):
-            if isinstance(a, (Conv, Dense)) and a.act == "relu" and isinstance(b, MaxPool):
-                a.act, b.relu = "none", True       # see MaxPool.relu
+        self._bn_options = (bn_backward, bn_debias)
+        self.layers = build_layers(self._all_specs(), _internal(input_shape), bn_backward,
+                                   bn_debias, self.dtype)
         self._allocate()
         self.set_input_transform()
 
@@ -79,20 +113,19 @@ class Network:
                   for r in ROLE_ORDER}
         self.n_weights = counts["weight"]
         self.n_affine = counts["affine"]
-        self._link()
 
-    def _link(self):
-        """What layers need to know of their neighbours: whether anything learnable comes
-        before them (else they skip their input gradient), and the folded first batch
-        norm (engine.conv), pointed at this network's own parameter and gradient views."""
-        seen_params = False
-        for layer in self.layers:
-            layer.need_dx = seen_params
-            seen_params = seen_params or bool(layer.param_shapes)
-        first, second = (self.layers + [None])[:2]
-        if isinstance(first, BatchNorm) and first.rescale and isinstance(second, Conv):
-            first.folded, second.need_dx = True, False
-            second.fold = (self.params[0], self.grads[0])
+    def _all_specs(self):
+        """The hidden layers' specs, then the output layer's."""
+        out_spec = LayerSpec("full", {"width": int(sum(self.head_sizes)), "actfunc": "none"})
+        return [*self.specs, out_spec]
+
+    def split_rows(self, map_slices):
+        """Rebuild the full layers with `map_slices` (dense.py; None: unsplit), through
+        build_layers; the other layers, and their state, stay."""
+        fresh = build_layers(self._all_specs(), _internal(self.input_shape),
+                             *self._bn_options, self.dtype, map_slices)
+        self.layers = [new if isinstance(new, Dense) else old
+                       for old, new in zip(self.layers, fresh)]
 
     def init_params(self, rng, init=INIT_STD):
         """Every layer's parameters by one rule: a number is N(0, init) weights and zero
@@ -142,15 +175,16 @@ class Network:
         twin.grad = np.zeros_like(self.grad)
         twin.grads = [{name: twin.grad[self.slices[f"L{i}.{name}"]].reshape(g.shape)
                        for name, g in grads.items()} for i, grads in enumerate(self.grads)]
-        twin._link()
         return twin
 
-    def forward(self, x, train=False, rng=None):
-        """rng: a Generator, or the shard's Draws (pipeline.engine.shards)."""
+    def forward(self, x, train=False, rng=None, step=ALONE):
+        """rng: a Generator, or the shard's Draws; step: where this pass runs
+        (engine.step; pipeline.engine.shards makes both)."""
         rng = Draws.of(rng)
         caches = []
         for layer, params in zip(self.layers, self.params):
-            x, cache = layer.forward(x, params, train, rng)
+            x, cache = layer.forward(x, params, train, rng, step) if layer.uses_step \
+                else layer.forward(x, params, train, rng)
             caches.append(cache)
         return x, caches
 

@@ -1,13 +1,19 @@
 """Non-overlapping pooling, window = stride (the reference's only form). Works on the
-(C, N, H, W) layout through strided views of the window positions."""
+(C, N, H, W) layout through strided views of the window positions.
+
+ReluMaxPool is ReLU then max pooling as one layer: max pooling commutes with ReLU, so
+the ReLU is applied to the pooled map (stride^2 times smaller) and its mask folds into
+the pooling's backward. Same values, same gradients as a ReLU layer (conv or full with
+actfunc relu) before a MaxPool, when that layer runs with actfunc none instead.
+"""
 import numpy as np
 
 from .layer import Layer
 
 
 class _Pool(Layer):
-    def __init__(self, options, in_shape):
-        super().__init__(options, in_shape)
+    def __init__(self, options, in_shape, need_dx=True):
+        super().__init__(options, in_shape, need_dx)
         c, h, w = in_shape
         self.stride = sh, sw = options["stride"]
         self.out_shape = (c, h // sh, w // sw)
@@ -19,12 +25,8 @@ class _Pool(Layer):
 
 
 class MaxPool(_Pool):
-    # Set by the network when the layer before is a ReLU conv/full layer: max pooling
-    # commutes with ReLU, so the ReLU is applied here, on the pooled map (stride^2 times
-    # smaller), and its mask folds into this layer's backward. Same values, same gradients.
-    relu = False
-
-    def forward(self, x, params, train, rng):
+    def _pool(self, x):
+        """(the pooled map, where each window's maximum was), the map a fresh array."""
         views = self._views(x)
         if len(views) == 4:
             # 2x2 windows: a pairwise tournament that also records where the maximum
@@ -37,21 +39,23 @@ class MaxPool(_Pool):
             b = np.maximum(v2, v3)
             lower = b > a
             np.maximum(a, b, out=a)
-            where = (right_a, right_b, lower)
-        else:
-            a = views[0].copy()
-            for v in views[1:]:
-                np.maximum(a, v, out=a)
-            where = None
-        pooled = a.copy() if self.relu else a
-        if self.relu:
-            np.maximum(a, 0, out=a)
-        return a, (x, pooled, where)
+            return a, (right_a, right_b, lower)
+        a = views[0].copy()
+        for v in views[1:]:
+            np.maximum(a, v, out=a)
+        return a, None
+
+    def forward(self, x, params, train, rng):
+        pooled, where = self._pool(x)
+        return pooled, (x, pooled, where)
 
     def backward(self, dout, cache, params, grads):
-        # The whole gradient goes to the first maximum in row-major window order.
+        return self._route(dout.copy(), cache)
+
+    def _route(self, g, cache):
+        """dx: the gradient g of each window to its first maximum in row-major window
+        order (g is consumed)."""
         x, pooled, where = cache
-        g = dout * (pooled > 0) if self.relu else dout.copy()
         dx = self.workspace((x.shape, x.dtype.str), lambda: np.empty_like(x))
         dviews = self._views(dx)
         if where is not None:
@@ -69,6 +73,17 @@ class MaxPool(_Pool):
             if k < len(views) - 1:
                 g -= dv                 # a later tie gets nothing
         return dx
+
+
+class ReluMaxPool(MaxPool):
+    """max_pool(relu(x)) = relu(max_pool(x)) (see above)."""
+
+    def forward(self, x, params, train, rng):
+        pooled, where = self._pool(x)
+        return np.maximum(pooled, 0), (x, pooled, where)
+
+    def backward(self, dout, cache, params, grads):
+        return self._route(dout * (cache[1] > 0), cache)
 
 
 class AvgPool(_Pool):

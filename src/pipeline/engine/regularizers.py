@@ -3,9 +3,9 @@
 penalty(w) = l2 * sum(w^2)/2 + l1 * sum|w|  (the reference's forms, times lambda)
 gradient   = l2 * w + l1 * sign(w)
 
-sign(w) is taken from w's sign bit (two integer ufuncs instead of NumPy's slower
-`sign`); at w = +-0 this gives +-l1, a valid subgradient where the reference's sign()
-gives 0. Exact zeros only arise from the subnormal flush, below 1e-30.
+sign(w) is taken from w's sign bit (two integer ufuncs instead of NumPy's `sign`; the
+timing is in docs/engine.md); at w = +-0 this gives +-l1, a valid subgradient where the
+reference's sign() gives 0. Exact zeros only arise from the subnormal flush, below 1e-30.
 """
 import numpy as np
 

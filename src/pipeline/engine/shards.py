@@ -6,7 +6,7 @@ gradients are then added in shard order.
 Why: at batch 10 the study's layers are too small for BLAS threads to help (a conv
 product is memory-bound, and most of a step is elementwise work BLAS never sees), but
 NumPy releases the GIL inside its loops, so two shards keep two cores busy through the
-whole step (measured: a cnn1 step 21 ms with 2-thread BLAS, 14 ms with 2 shards).
+whole step (docs/engine.md has the timings).
 
 The numbers depend on S (the order of the gradient sums, one random stream per shard)
 but not on how many cores run the threads: S is a run setting, recorded with the run.
@@ -18,8 +18,12 @@ order and with their boundaries unchanged, so the numbers are bit-identical; wit
 thread there is no pool. Batch norm's shards must run at once (they meet at a
 barrier): a network with batch norm needs threads >= shards, else ConfigError.
 
-Batch normalization needs statistics of the whole minibatch: its replicas meet in an
-`Allreduce` (a barrier) and add their partial sums there, in shard order.
+Batch normalization needs statistics of the whole minibatch: each shard's pass gets an
+engine.step.Step whose `sync` is the step's `Allreduce` (a barrier), where the replicas
+add their partial sums, in shard order.
+
+Unsharded (S = 1), the threads split the big full layers' products by rows instead: the
+network's full layers are rebuilt with this object's `map_slices` (engine.dense).
 """
 from __future__ import annotations
 
@@ -31,10 +35,10 @@ import numpy as np
 from .batchnorm import BatchNorm
 from .config import ConfigError
 from .conv import Conv
-from .dense import Dense
 from .draws import Draws
 from .dropout import Dropout
 from .noise import Noise
+from .step import Step
 
 # Elementwise work over the flat buffers (gradient sums, penalties, Adam) is cut into
 # this many slices, run in parallel. A constant, not the machine's core count: the
@@ -45,7 +49,7 @@ SLICES = 2
 def default_shards(net):
     """2 for networks with convolutions. An MLP's step is dominated by its first weight
     matrix, which every shard would read and whose gradient every shard would write:
-    measured slower with 2 shards (fwd+bwd 2.2 -> 3.6 ms per step), so 1."""
+    slower with 2 shards (docs/engine.md), so 1."""
     return 2 if any(isinstance(layer, Conv) for layer in net.layers) else 1
 
 
@@ -64,7 +68,8 @@ class Allreduce:
 
     One barrier per call: calls alternate between two sets of slots, and no shard can
     write a set again before every shard has passed the next call's barrier, that is,
-    has finished reading it. (Each wait is a thread wake-up, about 0.1 ms here.)"""
+    has finished reading it. (Each wait is a thread wake-up.) One Allreduce serves every
+    batch norm of a step: their calls come in the same order in every shard."""
 
     def __init__(self, parties):
         self.parties = parties
@@ -135,23 +140,20 @@ class ShardedNetwork:
         self.net, self.shards = net, shards
         self.replicas = [net] + [net.replica() for _ in range(shards - 1)]
         self.random = any(isinstance(l, (Dropout, Noise)) for l in net.layers)
-        self._bn = [i for i, l in enumerate(net.layers) if isinstance(l, BatchNorm)]
-        self._syncs = {}            # (layer, active shards) -> Allreduce
+        self._bn = any(isinstance(l, BatchNorm) for l in net.layers)
+        self._syncs = {}            # active shards -> Allreduce
         self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="shard") \
             if threads > 1 else None
         self._closed = False
         self._caches = [None] * shards
         self._rows = []
         if shards == 1:         # the threads are free to split big layers instead
-            for layer in net.layers:
-                if isinstance(layer, Dense):
-                    layer.map_slices = self.map_slices
+            net.split_rows(self.map_slices)
 
     def close(self):
         """Stop the threads; the network keeps working, unsplit, on the caller's."""
-        for layer in self.net.layers:
-            if isinstance(layer, Dense):
-                layer.map_slices = None
+        if self.shards == 1:
+            self.net.split_rows(None)
         if self._pool is not None:
             self._pool.shutdown()
         self._closed = True
@@ -159,8 +161,7 @@ class ShardedNetwork:
     def predict_logits(self, x, chunk=200):
         """Evaluation-mode logits of x, its shards' rows predicted on their threads in
         chunks of chunk/S images (the memory of one chunk). Evaluation treats every
-        image alone, so this is net.predict_logits(x), faster (measured: the test
-        split's 652 images 1.0 -> 0.6 s)."""
+        image alone, so this is net.predict_logits(x), faster (docs/engine.md)."""
         parts = bounds(len(x), self.shards)
         if len(parts) == 1 or self._closed:
             return self.net.predict_logits(x, chunk)
@@ -169,13 +170,12 @@ class ShardedNetwork:
             lambda k: self.replicas[k].predict_logits(x[slice(*parts[k])], per),
             range(len(parts))))
 
-    def _connect(self, active):
-        """Point the batch-norm replicas of the active shards at their Allreduce."""
-        for i in self._bn:
-            sync = self._syncs.setdefault((i, active), Allreduce(active)) if active > 1 else None
-            for k in range(active):
-                layer = self.replicas[k].layers[i]
-                layer.sync, layer.shard = sync, k
+    def _steps(self, active):
+        """The Step of each of `active` shards: with batch norm and more than one shard,
+        they meet in the Allreduce kept for that many shards."""
+        sync = self._syncs.setdefault(active, Allreduce(active)) \
+            if self._bn and active > 1 else None
+        return [Step(k, sync) for k in range(active)]
 
     def _parallel(self, fn, items):
         """[fn(item) for item in items]: the first on this thread, the others on the
@@ -222,14 +222,14 @@ class ShardedNetwork:
     def forward(self, xb, rng):
         """Training-mode logits of the minibatch xb ((N, H, W, C) images)."""
         self._rows = bounds(len(xb), self.shards)
-        self._connect(len(self._rows))
+        steps = self._steps(len(self._rows))
         draws = step_draws(rng, len(self._rows)) if self.random else [None] * len(self._rows)
 
         def job(k):
             a, b = self._rows[k]
             rep = self.replicas[k]
             logits, self._caches[k] = rep.forward(rep.to_input(xb[a:b]), train=True,
-                                                  rng=draws[k])
+                                                  rng=draws[k], step=steps[k])
             return logits
         parts = self._run(job)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -253,8 +253,8 @@ class ShardedNetwork:
 
     def map_slices(self, fn, n, min_size=1 << 16):
         """[fn(slice) for SLICES contiguous slices covering range(n)], run in parallel
-        (one slice below min_size elements, where a thread handoff, about 0.1 ms here,
-        costs more than it saves). For elementwise work over the flat buffers (Adam,
+        (one slice below min_size elements, where a thread handoff costs more than it
+        saves). For elementwise work over the flat buffers (Adam,
         penalties, gradient sums) and the row blocks of a big dense layer. The slices
         are the same whatever the threads."""
         parts = bounds(n, SLICES if n >= min_size else 1)
