@@ -7,6 +7,7 @@ import pytest
 
 from gradcheck import numeric_grad, rel_error
 from pipeline.engine.config import ConfigError, validate_net
+from pipeline.engine.conv import FoldedConv
 from pipeline.engine.losses import softmax_cross_entropy
 from pipeline.engine.nets import NAMED_NETS
 from pipeline.engine.network import Network
@@ -157,9 +158,10 @@ def test_named_networks_validate_on_the_study_input():
 
 
 def _unfolded(net):
-    """The same network with the first batch norm applying its own scale and shift."""
+    """The same network with the first batch norm applying its own scale and shift: the
+    conv after it then gets a plain array and acts as an ordinary Conv."""
     net.layers[0].folded = False
-    net.layers[1].fold, net.layers[1].need_dx = None, True
+    net.layers[1].need_dx = True
     return net
 
 
@@ -178,7 +180,7 @@ def test_leading_batch_norm_folded_into_the_conv_changes_nothing(form):
         net.flat[net.n_weights:] += np.random.default_rng(1).normal(0, 0.3, net.flat.size - net.n_weights)
         nets.append(net if fold else _unfolded(net))
     folded, plain = nets
-    assert folded.layers[0].folded and folded.layers[1].fold is not None
+    assert folded.layers[0].folded and isinstance(folded.layers[1], FoldedConv)
     out = []
     for net in nets:
         xi = net.to_input(x)

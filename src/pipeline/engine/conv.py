@@ -42,7 +42,6 @@ class FoldGradient(NamedTuple):
 
 
 class Conv(Layer):
-    fold = None     # the kind of layer folded into this one (FoldedConv: batch norm)
 
     def __init__(self, options, in_shape, need_dx=True):
         super().__init__(options, in_shape, need_dx)
@@ -166,7 +165,6 @@ class FoldedConv(Conv):
     the scale and shift, and its backward returns a FoldGradient for the batch norm
     instead of an input gradient (whatever need_dx says). A plain array input makes it a
     plain Conv."""
-    fold = "batch_normal"
 
     def _valid_taps(self, dtype):
         """(kh*kw, H*W): 1 where tap (i, j) of an output position reads inside the image."""
