@@ -105,7 +105,9 @@ def test_missing_torch_fails_the_parity_tests_when_required(tmp_path):
     """REGSTUDY_REQUIRE_TORCH=1 turns the parity tests' skip into an error."""
     (tmp_path / "torch.py").write_text(
         'raise ModuleNotFoundError("No module named \'torch\'", name="torch")\n')
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
+    # without the variable (CI exports it for its own pytest run)
+    env = {k: v for k, v in os.environ.items() if k != "REGSTUDY_REQUIRE_TORCH"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT / "src")])
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            str(ROOT / "tests" / "test_engine_vs_torch.py")]
     skipped = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
