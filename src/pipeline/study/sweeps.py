@@ -24,6 +24,10 @@ wording). The schema checks the sweeps' own keys (``sweeps.S.values: ...``); thi
 only what it cannot (bases, settings and layers named, names taken). `select` may name a
 sweep: its points and its base. This module imports no numerical library (the Snakefile
 uses it).
+
+Over 300 lines on purpose: expansion, the checks only it can make and the specs the rules
+read all walk the same sweep entries and layer addresses; split, each part would re-parse
+them.
 """
 from __future__ import annotations
 
