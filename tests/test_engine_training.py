@@ -152,7 +152,7 @@ def _rebuild(s, run_dir):
     from pipeline.engine.config import parse_hidden
     from pipeline.engine.network import Network
     from pipeline.engine.protocol import resolve
-    from pipeline.train.run import curve_subset
+    from pipeline.data.subset import curve_subset
     from pipeline.train.streams import make_streams
     from pipeline.train.trainer import Trainer
 

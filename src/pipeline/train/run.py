@@ -27,7 +27,7 @@ import numpy as np
 from pipeline import atomic, provenance
 from pipeline.data.cache import load_cache
 from pipeline.data.split import reference_split
-from pipeline.data.subset import train_subset
+from pipeline.data.subset import curve_subset, train_subset
 from pipeline.engine.config import ConfigError, parse_hidden
 from pipeline.engine.losses import head_slices, probabilities
 from pipeline.engine.network import INIT_STD, Network
@@ -42,9 +42,6 @@ from .trainer import Diverged, Trainer
 SHOW_SAMPLES = 3
 DTYPES = ("float32", "float64")
 EVAL_TRAIN_SIZE = 500
-# Entropy word of the curve subset's stream ("curv"): distinct from every training
-# stream of the same seed, which are default_rng(seed) or SeedSequence(seed) children.
-CURVE_STREAM = 0x63757276
 
 
 @dataclass
@@ -92,15 +89,6 @@ def _history_csv(rows, heads):
                     *(repr(float(v)) for split in ("train", "val")
                       for v in [r[f"eval_{split}_loss"], *r[f"eval_{split}_acc"]])])
     return buf.getvalue()
-
-
-def curve_subset(seed, train_idx, size):
-    """The fixed training images of the evaluation-mode curves: `size` of the training
-    split (all of it if smaller), drawn once from a stream of their own so that the
-    split, initialisation, shuffles and masks draw exactly as without them."""
-    rng = np.random.default_rng([seed, CURVE_STREAM])
-    pick = rng.choice(len(train_idx), size=min(size, len(train_idx)), replace=False)
-    return np.sort(train_idx[pick])
 
 
 def _evaluate_epoch(trainer, x, y, curve, val_idx, eval_rng):
