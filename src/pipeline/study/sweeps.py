@@ -339,7 +339,3 @@ def sweep_specs(config):
                          "dataset": config["experiments"][sw["base"]]["dataset"],
                          "points": points}
     return out
-
-
-def sweep_datasets(config):
-    return sorted({s["dataset"] for s in sweep_specs(config).values()})
