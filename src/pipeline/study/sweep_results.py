@@ -106,7 +106,7 @@ def _with_ci(mean, lo, hi, sign=False):
     """'57.2 [54.1, 60.3]'; the mean alone without an interval (one seed)."""
     if not math.isfinite(mean):
         return "-"
-    ci = f" [{fmt_num(lo, 1, True)}, {fmt_num(hi, 1, True)}]" if math.isfinite(lo) else ""
+    ci = f" [{fmt_num(lo, 1, sign)}, {fmt_num(hi, 1, sign)}]" if math.isfinite(lo) else ""
     return fmt_num(mean, 1, sign) + ci
 
 
