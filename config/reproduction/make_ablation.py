@@ -72,8 +72,9 @@ if __name__ == "__main__":
         c = config(protocol)
         mlp = sum(1 for e in c["experiments"].values() if e["net"] == "mlp")
         cnn = len(c["experiments"]) - mlp
-        # job-seconds per run at 96x96, 10 epochs, one thread: MLP ~20, CNN ~60
-        minutes = round(len(SEEDS) * (20 * mlp + 60 * cnn) / 2 / 60)
+        # job-seconds per run at 96x96, 10 epochs, one thread, two jobs side by side:
+        # MLP ~23, cnn1/cnn4 ~90 (the ten-seed study's quiet medians, 2026-12-01)
+        minutes = round(len(SEEDS) * (23 * mlp + 90 * cnn) / 2 / 60)
         text = HEADER.format(p=protocol, n=len(SEEDS) * len(c["experiments"]), m=minutes)
         text += yaml.safe_dump(c, sort_keys=False, width=100)
         (HERE / f"ablation_{protocol}.yaml").write_text(text)

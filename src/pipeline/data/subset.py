@@ -1,9 +1,8 @@
 """Seeded subsets of the training split: the images a run trains on (`train_size`), and
 the fixed images of its evaluation-mode curves (`eval_train_size`).
 
-
-The subset is the first N of a seeded permutation of the training split, drawn from a
-stream of its own: deterministic per seed, nested as N grows (the 500-image subset lies
+The `train_size` subset is the first N of a seeded permutation of the training split,
+drawn from a stream of its own: deterministic per seed, nested as N grows (the 500-image subset lies
 inside the 1000-image one), and never touching the validation or test split. The
 training streams (split, initialisation, shuffles, masks) draw exactly as without it.
 """
