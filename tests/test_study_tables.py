@@ -290,3 +290,31 @@ def test_curves_show_the_evaluation_mode_gap(study, tmp_path):
         legacy, index=False)
     t1 = [d for d in DESCRIBED if d["experiment"] == "base"]
     assert figures.training_curves([str(legacy)], [], t1, tmp_path / "o.png", "T") == {}
+
+
+def test_effects_figure_draws_the_paired_intervals(study, tmp_path, drawn):
+    """One point per experiment and protocol at the paired mean difference, its bar from
+    lo to hi, the verdict beside it; Office-31 gets one panel per head."""
+    root, _, _ = study
+    spec = {t: {"title": t, "experiments": [d for d in DESCRIBED if d["table"] == t]} for t in ("t1", "t3")}
+    conclusions.write_conclusions(root / "runs.csv", spec, PROTOCOLS, SEEDS, tmp_path / "c.md",
+                                  tmp_path / "c.html", tmp_path / "c.csv", standin={"office31"})
+    c = pd.read_csv(tmp_path / "c.csv").set_index(["table", "protocol", "head", "experiment"])
+    figures.effects_chart(tmp_path / "c.csv", "t1", PROTOCOLS, tmp_path / "e1.png", "T", 2.0)
+    figures.effects_chart(tmp_path / "c.csv", "t3", PROTOCOLS, tmp_path / "e3.png", "T", 2.0)
+    one, three = drawn
+    (ax,) = one.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["reg", "allbad"]
+    from matplotlib.container import ErrorbarContainer
+    bars = [b for b in ax.containers if isinstance(b, ErrorbarContainer)]
+    assert len(bars) == len(PROTOCOLS)
+    for p, b in zip(PROTOCOLS, bars):
+        xs = list(b.lines[0].get_xdata())
+        ok = [e for e in ("reg", "allbad") if c.loc[("t1", p, "acc", e), "n"] > 0]
+        assert xs[:len(ok)] == pytest.approx([c.loc[("t1", p, "acc", e), "diff"] for e in ok])
+        seg = b.lines[2][0].get_segments()[0]          # reg's bar: lo .. hi
+        assert sorted(x for x, _ in seg) == pytest.approx(
+            [c.loc[("t1", p, "acc", "reg"), k] for k in ("lo", "hi")])
+    reg = c.loc[("t1", "corrected", "acc", "reg")]
+    assert f"{reg['verdict']} (n={int(reg['n'])})" in _texts(ax)
+    assert [a.get_title(loc="right") for a in three.axes] == ["domain", "object"]

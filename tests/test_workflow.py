@@ -171,7 +171,7 @@ def test_summary_and_tables(study):
 def test_figures(study):
     import matplotlib.image as mpimg
 
-    for kind in ("curves", "histograms", "predictions", "accuracy"):
+    for kind in ("curves", "histograms", "predictions", "accuracy", "effects"):
         for t in TABLES:
             img = mpimg.imread(study / "results/figures" / f"{kind}_{t}.png")
             assert img.shape[0] > 200 and img.shape[1] > 300, (kind, t, img.shape)

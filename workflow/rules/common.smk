@@ -145,7 +145,7 @@ def all_experiments_described():
     return json.dumps([ex.describe(config, n) for n in EXPERIMENTS], sort_keys=True)
 
 
-FIGURES = ["curves", "histograms", "predictions", "accuracy"]
+FIGURES = ["curves", "histograms", "predictions", "accuracy", "effects"]
 
 # The sweeps with a selected point (sweeps.smk): {name: {title, base, vary, dataset, points}}
 SWEEPS = sweep_config.sweep_specs(config)

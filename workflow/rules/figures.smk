@@ -79,3 +79,30 @@ rule accuracy_figure:
         protocols=PROTOCOLS,
     script:
         "../scripts/accuracy_figure.py"
+
+
+rule effects_figure:
+    input:
+        conclusions="results/tables/conclusions.csv",
+    output:
+        effects=report(
+            "results/figures/effects_{table}.png",
+            caption="../report/effects.rst",
+            category="Figures",
+            subcategory="Effects against the baseline",
+            labels={"table": "{table}", "figure": "effects"},
+        ),
+    log:
+        "results/logs/figures/effects_{table}.log",
+    conda:
+        "../envs/regstudy.yaml"
+    threads: res("default", "threads")
+    resources:
+        mem_mb=res("default", "mem_mb"),
+        runtime=res("default", "runtime"),
+    params:
+        title=lambda w: ex.table_title(config, w.table),
+        protocols=PROTOCOLS,
+        margin=ex.equivalence_margin(config),
+    script:
+        "../scripts/effects_figure.py"

@@ -1,0 +1,15 @@
+# The effects chart of one table (paired differences from its baseline), from conclusions.csv.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
+
+from pipeline.jobs import log_to, pin_threads
+
+pin_threads(snakemake.threads)
+with log_to(snakemake.log[0]):
+    from pipeline.study import figures
+
+    p = snakemake.params
+    figures.effects_chart(snakemake.input.conclusions, snakemake.wildcards.table,
+                          list(p.protocols), snakemake.output.effects, p.title, p.margin)
