@@ -11,11 +11,15 @@ from pipeline.engine.protocol import PROTOCOLS, QUIRKS
 DIR = Path(__file__).resolve().parents[1] / "config" / "reproduction"
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_ablation", DIR / "make_ablation.py")
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, DIR / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _generator():
+    return _script("make_ablation")
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -45,3 +49,37 @@ def test_each_flip_sets_one_quirk_to_the_other_protocols_value(protocol):
     assert flipped["cnn1"] == flipped["mlp"]
     assert flipped["cnn4"] == sorted(flipped["mlp"] + ["bn_affine_optimizer", "bn_backward",
                                                        "bn_running_stats"])
+
+
+def _fake_run(root, experiment, seed, acc, classes=5):
+    import json
+
+    import numpy as np
+    d = root / "results" / "runs" / "reference" / experiment / f"seed{seed}"
+    d.mkdir(parents=True)
+    (d / "metrics.json").write_text(json.dumps(
+        {"status": "ok", "experiment": experiment, "seed": seed, "test_accuracy": acc}))
+    prob = np.zeros((10, 5))
+    prob[np.arange(10), np.arange(10) % classes] = 1
+    np.savez(d / "predictions.npz", prob=prob)
+
+
+def test_ablation_conclusions_flip_the_quirk_in_both_arms(tmp_path, capsys):
+    """L2 - MLP with `init` flipped pairs abl_mlp_l2_init with abl_mlp_init; with `decay`
+    flipped (which cannot touch the plain MLP) abl_mlp_l2_decay with abl_mlp; collapsed
+    runs (one class predicted) are counted."""
+    accs = {"abl_mlp": [0.24, 0.24, 0.24], "abl_mlp_l2": [0.24, 0.24, 0.24],
+            "abl_mlp_init": [0.40, 0.42, 0.44], "abl_mlp_l2_init": [0.36, 0.39, 0.40],
+            "abl_mlp_l2_decay": [0.25, 0.26, 0.27]}
+    for e, v in accs.items():
+        for seed, a in enumerate(v, 1):
+            _fake_run(tmp_path, e, seed, a, classes=1 if a == 0.24 else 5)
+    _script("ablation_conclusions").main([str(tmp_path)])
+    rows = {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[2:-1]]
+            for r in capsys.readouterr().out.splitlines()[2:]}
+    assert list(rows) == ["none", "init", "decay"]
+    assert rows["none"][0] == "+0.0 [+0.0, +0.0], p 1.000" and rows["none"][3].startswith("3/3, 3/3")
+    assert rows["init"][0] == "-3.7 [-5.1, -2.2], p 0.008"        # -4, -3, -4
+    assert rows["init"][3].startswith("0/3, 0/3")
+    assert rows["decay"][0] == "+2.0 [-0.5, +4.5], p 0.074"       # +1, +2, +3 against abl_mlp
+    assert rows["decay"][3].startswith("3/3, 0/3")

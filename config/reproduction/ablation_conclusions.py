@@ -1,0 +1,81 @@
+"""Which of the study's conclusions does each quirk carry? Reads a finished quirk-ablation
+folder (ablation_reference.yaml or ablation_corrected.yaml, see make_ablation.py) and
+prints, per quirk, the study's contrasts with that quirk flipped in *both* arms:
+
+* L2 0.1 - plain MLP, L1 0.1 - plain MLP (the study's "L1/L2 hurt the MLP"),
+* cnn4 - cnn1 (the study's "batch norm costs a little"),
+
+each as the paired mean difference over the seeds with its 95% t interval and p
+(pipeline.study.paired), beside the protocol as it is (row "none"). A quirk that cannot
+touch an arm leaves that arm at its base (decay touches only the L1/L2 arm, the bn_
+quirks only cnn4). It also counts the MLP runs that collapsed to predicting one class.
+
+    python config/reproduction/ablation_conclusions.py studies/ablation_reference
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.engine.protocol import QUIRKS
+from pipeline.study import paired
+
+CONTRASTS = {   # name -> (experiment base, baseline base), as make_ablation.BASES names them
+    "L2 0.1 - MLP": ("mlp_l2", "mlp"),
+    "L1 0.1 - MLP": ("mlp_l1", "mlp"),
+    "cnn4 - cnn1": ("cnn4", "cnn1"),
+}
+
+
+def read_runs(folder):
+    """{experiment: {seed: (accuracy in points, classes predicted)}} of the ok runs."""
+    runs = {}
+    for m in sorted(Path(folder, "results", "runs").glob("*/abl_*/seed*/metrics.json")):
+        meta = json.loads(m.read_text())
+        if meta.get("status") != "ok":
+            continue
+        with np.load(m.with_name("predictions.npz")) as z:
+            classes = len(np.unique(z["prob"].argmax(-1)))
+        runs.setdefault(meta["experiment"], {})[meta["seed"]] = (100 * meta["test_accuracy"], classes)
+    return runs
+
+
+def arm(runs, base, quirk):
+    """The experiment of `base` with `quirk` flipped, or the base where it cannot touch."""
+    name = f"abl_{base}_{quirk}" if quirk else f"abl_{base}"
+    return runs.get(name if name in runs else f"abl_{base}", {})
+
+
+def ci(d):
+    iv = paired.t_interval(d)
+    if iv.n < 2:
+        return "-"
+    p = "< 0.001" if iv.p < 0.001 else f"{iv.p:.3f}"
+    return f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}], p {p}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder", help="the ablation's working folder (snakemake -d)")
+    args = ap.parse_args(argv)
+    runs = read_runs(args.folder)
+    if not runs:
+        raise SystemExit(f"{args.folder}: no finished ablation runs under results/runs")
+    bases = {b for pair in CONTRASTS.values() for b in pair}
+    quirks = [q for q in QUIRKS if any(f"abl_{b}_{q}" in runs for b in bases)]
+    print("| quirk flipped | " + " | ".join(CONTRASTS) + " | MLP runs collapsed (plain, L2, L1) |")
+    print("|---|" + "---|" * (len(CONTRASTS) + 1))
+    for q in [None, *quirks]:
+        cells = []
+        for a, b in CONTRASTS.values():
+            x, y = arm(runs, a, q), arm(runs, b, q)
+            cells.append(ci(paired.paired_differences({s: v[0] for s, v in x.items()},
+                                                      {s: v[0] for s, v in y.items()})))
+        collapsed = [arm(runs, base, q) for base in ("mlp", "mlp_l2", "mlp_l1")]
+        cells.append(", ".join(f"{sum(c == 1 for _, c in r.values())}/{len(r)}" for r in collapsed))
+        print(f"| {q or 'none'} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
