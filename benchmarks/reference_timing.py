@@ -16,8 +16,11 @@ Per-step time of:
   subnormal+FTZ the same with the CPU's flush-to-zero and denormals-are-zero bits set
                (x86 MXCSR, through a two-line C helper built with cc; skipped without)
 
-Synthetic random inputs (timing only). Run single-threaded:
-  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/reference_timing.py
+Inputs: random pixels, or with --data a flowers cache from `regstudy prepare` (96x96):
+its images as raw pixels in the reference's H, W, C order, minibatches of 10 drawn
+through the whole set in a seeded order, for the timed steps and for the subnormal count
+(which on real images can differ from random ones). Run single-threaded:
+  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/reference_timing.py [--data CACHE]
 """
 import argparse
 import ctypes
@@ -166,6 +169,32 @@ def measure(variants, x, y, steps, warmup=3, csr=None):
     return times
 
 
+def random_batches(rng):
+    """Endless minibatches of 10 random raw-pixel images and one-hot labels."""
+    while True:
+        yield (rng.integers(0, 256, (10, SIZES[0])).astype(np.float32),
+               np.eye(SIZES[-1])[rng.integers(0, SIZES[-1], 10)])
+
+
+def real_batches(path, rng):
+    """Endless minibatches of 10 of the cache's images (raw pixels, flattened H, W, C
+    per sample as the reference's full layer does) with one-hot labels, epoch after
+    epoch in a fresh seeded order."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+    from pipeline.data.cache import load_cache
+    cache = load_cache(path)
+    images, labels = cache["x"], cache["y"][:, 0]
+    if images[0].size != SIZES[0]:
+        sys.exit(f"{path}: images of {images.shape[1:]} pixels; this reproduction is of the "
+                 "study's 96x96x3 MLP (prepare the cache with --size 96)")
+    while True:
+        order = rng.permutation(len(images))
+        for i in range(0, len(order) - 9, 10):
+            idx = order[i:i + 10]
+            yield (images[idx].reshape(10, -1).astype(np.float32),
+                   np.eye(SIZES[-1])[labels[idx]])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=30, help="timed steps per variant")
@@ -173,10 +202,12 @@ def main(argv=None):
     ap.add_argument("--count-steps", type=int, default=300,
                     help="untimed steps of an L1 0.01 run (no gather) before counting its "
                          "subnormals (does the reference's float64 run make any?)")
+    ap.add_argument("--data", help="a 96x96 flowers cache (.npz from `regstudy prepare`): "
+                    "real images instead of random pixels")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    x = rng.integers(0, 256, (10, SIZES[0])).astype(np.float32)     # raw pixels
-    y = np.eye(5)[rng.integers(0, 5, 10)]
+    batches = real_batches(args.data, rng) if args.data else random_batches(rng)
+    x, y = next(batches)
 
     def net(**kw):
         return ReferenceMlp(np.random.default_rng(1), **kw)
@@ -199,12 +230,11 @@ def main(argv=None):
 
     if args.count_steps:
         net = ReferenceMlp(np.random.default_rng(2), l1=0.01, gather=False)
-        xs = rng.integers(0, 256, (args.count_steps, 10, SIZES[0]), dtype=np.uint8)
-        ys = np.eye(5)[rng.integers(0, 5, (args.count_steps, 10))]
-        for xb, yb in zip(xs, ys):
-            net.step(xb.astype(np.float32), yb)
+        for _ in range(args.count_steps):
+            net.step(*next(batches))
         dead = int(np.count_nonzero(net.adam[("b", 0)][0] == 0))
-        print(f"after {args.count_steps} steps of an L1 0.01 run on random pixels: "
+        print(f"after {args.count_steps} steps of an L1 0.01 run on "
+              f"{'the real images of ' + args.data if args.data else 'random pixels'}: "
               f"{net.subnormal_count()} subnormal values in weights, biases and Adam "
               f"moments; {dead} of 30 first-layer units never had a gradient")
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, "
