@@ -83,3 +83,27 @@ def test_ablation_conclusions_flip_the_quirk_in_both_arms(tmp_path, capsys):
     assert rows["init"][3].startswith("0/3, 0/3")
     assert rows["decay"][0] == "+2.0 [-0.5, +4.5], p 0.074"       # +1, +2, +3 against abl_mlp
     assert rows["decay"][3].startswith("3/3, 0/3")
+
+
+def test_datapipe_table_pairs_pipelines_by_seed(tmp_path, capsys):
+    import json
+
+    def runs(folder, decoding, accs):
+        for seed, a in accs.items():
+            d = tmp_path / folder / "results/runs/reference/flowers_cnn1" / f"seed{seed}"
+            d.mkdir(parents=True)
+            (d / "metrics.json").write_text(json.dumps(
+                {"status": "ok", "seed": seed, "test_accuracy": a, "data_decoding": decoding}))
+
+    runs("a", {"resample": "bicubic", "jpeg_quality": None}, {1: 0.50, 2: 0.52, 3: 0.54})
+    runs("b", {"resample": "bilinear", "jpeg_quality": 75}, {1: 0.51, 2: 0.54, 3: 0.55, 4: 0.9})
+    _script("datapipe_compare").main([str(tmp_path / "a"), str(tmp_path / "b")])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "| bicubic | 1-3 (3) | 52.0 ± 2.0 | - |"
+    # seed 4 has no bicubic partner: differences +1, +2, +1 on seeds 1-3
+    assert lines[3].startswith("| bilinear + JPEG 75 | 1-4 (4) | ") and \
+        lines[3].endswith("| +1.3 [-0.1, +2.8], p 0.06 (n=3) |")
+    runs("c", {"resample": "nearest", "jpeg_quality": None}, {1: 0.5})
+    runs("c", {"resample": "bicubic", "jpeg_quality": None}, {2: 0.5})
+    with pytest.raises(SystemExit, match="several data pipelines"):
+        _script("datapipe_compare").main([str(tmp_path / "c")])
