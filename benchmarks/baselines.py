@@ -11,10 +11,13 @@ of the per-seed difference engine - PyTorch with its 95% paired t interval.
 
     python benchmarks/baselines.py --data ../shared/data/flowers            # 5 seeds, both nets
     python benchmarks/baselines.py --nets mlp --seeds 1 2 3 --quirk init=he
+    python benchmarks/baselines.py --data flowers-96.npz --seeds $(seq 1 60) --jobs 2
 
 --data is a cache made by `regstudy prepare` or an image folder (cached under /tmp at
-96x96). Everything runs on one thread. Finished runs are kept in --results (JSON), so a
-rerun with other engine settings only trains what changed.
+96x96). Every run has one thread; --jobs N trains N runs at once in separate processes
+(the numbers do not depend on it). Finished runs are kept in --results (JSON) as each
+ends, so an interrupted call loses only the runs in progress and a rerun with other
+engine settings only trains what changed.
 """
 import os
 
@@ -26,11 +29,14 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
+from multiprocessing import get_context  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from pipeline.atomic import write_text  # noqa: E402
 from pipeline.data.cache import load_cache  # noqa: E402
 from pipeline.data.split import reference_split  # noqa: E402
 from pipeline.engine.nets import NAMED_NETS  # noqa: E402
@@ -39,6 +45,7 @@ from pipeline.train.run import RunSettings, run  # noqa: E402
 from pipeline.train.streams import make_streams  # noqa: E402
 from pipeline.train.trainer import input_transform  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # torch_nets
 TORCH_SIDES = ("torch /255", "torch std")
 
 
@@ -56,7 +63,7 @@ def cache_path(data):
 def engine_accuracy(data, net, seed, epochs, quirks):
     with tempfile.TemporaryDirectory() as out:
         m = run(RunSettings(data=str(data), net=NAMED_NETS[net], quirks=quirks, seed=seed,
-                            epochs=epochs, shards=1, report=0), out, log=lambda *_: None)
+                            epochs=epochs, shards=1, threads=1, report=0), out, log=lambda *_: None)
     return m["test_accuracy"]
 
 
@@ -64,6 +71,8 @@ def torch_accuracy(cache, net, seed, epochs, scale):
     """PyTorch, the ordinary way, on the engine's split for this seed."""
     import torch
     from torch_nets import build
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)     # as the engine's subnormal guard; speed only
     x, y = cache["x"], cache["y"][:, 0]
     split = make_streams(seed, resolve("corrected")["rng"])["split"]
     train, _, test = reference_split(cache.n, split)
@@ -98,6 +107,14 @@ def torch_accuracy(cache, net, seed, epochs, scale):
     return float((pred == yt[test]).float().mean())
 
 
+def train_one(data, net, seed, epochs, side, quirks):
+    """One run's test accuracy and wall seconds (a --jobs worker's task)."""
+    t0 = time.perf_counter()
+    acc = torch_accuracy(load_cache(data), net, seed, epochs, side) if side in TORCH_SIDES \
+        else engine_accuracy(data, net, seed, epochs, quirks)
+    return acc, time.perf_counter() - t0
+
+
 def paired(diffs):
     """'mean [lo, hi]' in points: the mean difference and its 95% paired t interval."""
     d = 100 * np.asarray(diffs)
@@ -118,6 +135,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--quirk", action="append", default=[], metavar="NAME=VALUE",
                     help="engine protocol override (repeatable), e.g. init=he")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="runs trained at once, each in its own 1-thread process")
     ap.add_argument("--results",
                     default=str(Path(tempfile.gettempdir()) / "regstudy-baselines.json"),
                     help="finished runs (JSON), reused by later calls")
@@ -126,10 +145,6 @@ def main():
     engine_side = "engine corrected" + "".join(f" {k}={v}" for k, v in quirks.items())
     resolve("corrected", quirks)                       # bad overrides fail before training
 
-    import torch
-    torch.set_num_threads(1)
-    torch.set_flush_denormal(True)     # as the engine's subnormal guard; speed only
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     data = cache_path(args.data)
     cache = load_cache(data)
     res_file = Path(args.results)
@@ -137,21 +152,24 @@ def main():
     # The engine's key carries its resolved defaults, so a change of `corrected` retrains.
     engine_key = json.dumps(resolve("corrected", quirks), sort_keys=True)
 
-    acc = {}
-    for net in args.nets:
-        for seed in args.seeds:
-            for side in (engine_side, *TORCH_SIDES):
-                key = f"{data.resolve()}|{net}|{seed}|{args.epochs}|" + \
-                    (engine_key if side == engine_side else side)
-                if key not in done:
-                    t0 = time.perf_counter()
-                    done[key] = engine_accuracy(data, net, seed, args.epochs, quirks) \
-                        if side == engine_side else \
-                        torch_accuracy(cache, net, seed, args.epochs, side)
-                    res_file.write_text(json.dumps(done, indent=1))
-                    print(f"  {net} seed {seed} {side}: {100 * done[key]:.1f}% "
-                          f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-                acc[net, side, seed] = done[key]
+    def key(net, seed, side):
+        return f"{data.resolve()}|{net}|{seed}|{args.epochs}|" + \
+            (engine_key if side == engine_side else side)
+
+    todo = [(net, seed, side) for net in args.nets for seed in args.seeds
+            for side in (engine_side, *TORCH_SIDES) if key(net, seed, side) not in done]
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(train_one, str(data), net, seed, args.epochs, side, quirks):
+                   (net, seed, side) for net, seed, side in todo}
+        for f in as_completed(futures):
+            net, seed, side = futures[f]
+            done[key(net, seed, side)], seconds = f.result()
+            write_text(res_file, json.dumps(done, indent=1))
+            print(f"  {net} seed {seed} {side}: {100 * done[key(net, seed, side)]:.1f}% "
+                  f"({seconds:.0f} s; {len(todo) - sum(g.done() for g in futures)} to go)",
+                  file=sys.stderr, flush=True)
+    acc = {(net, side, seed): done[key(net, seed, side)] for net in args.nets
+           for seed in args.seeds for side in (engine_side, *TORCH_SIDES)}
 
     print(f"test accuracy (%), {cache.dataset} {data.name}, seeds {args.seeds}, "
           f"{args.epochs} epochs, batch 10, Adam 0.001; engine: {engine_side}")
