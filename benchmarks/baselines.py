@@ -125,6 +125,16 @@ def paired(diffs):
     return f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}]"
 
 
+def seeds_for_width(diffs, half_width=1.0):
+    """Paired seeds a 95% t interval needs to be +-half_width points wide at the spread of
+    these differences (the smallest n with t(n-1) * sd / sqrt(n) <= half_width)."""
+    sd = 100 * np.asarray(diffs).std(ddof=1)
+    n = 2
+    while stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) > half_width and n < 10_000:
+        n += 1
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]
@@ -181,6 +191,10 @@ def main():
         cells = [net] + [f"{100 * a[s].mean():.1f}" for s in (engine_side, *TORCH_SIDES)]
         cells += [paired(a[engine_side] - a[s]) for s in TORCH_SIDES]
         print("| " + " | ".join(cells) + " |")
+    if len(args.seeds) > 2:
+        print("seeds a +-1-point interval needs at these spreads: " + "; ".join(
+            f"{net} vs {s} {seeds_for_width(np.array([acc[net, engine_side, k] - acc[net, s, k] for k in args.seeds]))}"
+            for net in args.nets for s in TORCH_SIDES))
 
 
 if __name__ == "__main__":
