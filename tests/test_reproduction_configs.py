@@ -75,8 +75,10 @@ def test_ablation_conclusions_flip_the_quirk_in_both_arms(tmp_path, capsys):
         for seed, a in enumerate(v, 1):
             _fake_run(tmp_path, e, seed, a, classes=1 if a == 0.24 else 5)
     _script("ablation_conclusions").main([str(tmp_path)])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{tmp_path}:"
     rows = {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[2:-1]]
-            for r in capsys.readouterr().out.splitlines()[2:]}
+            for r in out[3:]}
     assert list(rows) == ["none", "init", "decay"]
     assert rows["none"][0] == "+0.0 [+0.0, +0.0], p 1.000" and rows["none"][3].startswith("3/3, 3/3")
     assert rows["init"][0] == "-3.7 [-5.1, -2.2], p 0.008"        # -4, -3, -4
@@ -107,3 +109,31 @@ def test_datapipe_table_pairs_pipelines_by_seed(tmp_path, capsys):
     runs("c", {"resample": "bicubic", "jpeg_quality": None}, {2: 0.5})
     with pytest.raises(SystemExit, match="several data pipelines"):
         _script("datapipe_compare").main([str(tmp_path / "c")])
+
+
+def test_ablation_figure_names_each_flip_by_its_quirk(tmp_path, monkeypatch):
+    """One panel per base and folder; each row labelled 'quirk = the other protocol's
+    value', its point at the flip's paired mean difference."""
+    import pandas as pd
+
+    from pipeline.study import figures
+    for protocol, diff in (("reference", -3.0), ("corrected", 1.5)):
+        d = tmp_path / protocol / "results" / "tables"
+        d.mkdir(parents=True)
+        pd.DataFrame([{"table": f"ablation_{b}", "protocol": protocol, "head": "acc",
+                       "experiment": f"abl_{b}_{q}", "baseline": f"abl_{b}", "n": 5,
+                       "diff": diff, "lo": diff - 1, "hi": diff + 1, "verdict": "inconclusive"}
+                      for b, qs in (("mlp", ["init", "rng"]), ("cnn4", ["bn_backward"])) for q in qs]
+                     ).to_csv(d / "conclusions.csv", index=False)
+    drawn = []
+    monkeypatch.setattr(figures, "save", lambda fig, out: drawn.append(fig))
+    _script("ablation_conclusions").figure([tmp_path / "reference", tmp_path / "corrected"],
+                                           tmp_path / "f.png")
+    (fig,) = drawn
+    ref_mlp, cor_mlp, ref_cnn4, _ = fig.axes
+    assert [t.get_text() for t in ref_mlp.get_yticklabels()] == ["init = fan_in_uniform",
+                                                                "rng = separate_streams"]
+    assert [t.get_text() for t in cor_mlp.get_yticklabels()] == ["init = normal0.03", "rng = single_stream"]
+    assert [t.get_text() for t in ref_cnn4.get_yticklabels()] == ["bn_backward = exact"]
+    assert list(ref_mlp.containers[0].lines[0].get_xdata()) == [-3.0, -3.0]
+    assert list(cor_mlp.containers[0].lines[0].get_xdata()) == [1.5, 1.5]

@@ -9,8 +9,11 @@ each as the paired mean difference over the seeds with its 95% t interval and p
 (pipeline.study.paired), beside the protocol as it is (row "none"). A quirk that cannot
 touch an arm leaves that arm at its base (decay touches only the L1/L2 arm, the bn_
 quirks only cnn4). It also counts the MLP runs that collapsed to predicting one class.
+With --figure, one picture of every flip's effect against its base (from each folder's
+results/tables/conclusions.csv): a row of panels per base network, a column per folder.
 
-    python config/reproduction/ablation_conclusions.py studies/ablation_reference
+    python config/reproduction/ablation_conclusions.py studies/ablation_reference \
+        studies/ablation_corrected --figure docs/figures/quirk_ablation.png
 """
 import argparse
 import json
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.engine.protocol import QUIRKS
+from pipeline.engine.protocol import PROTOCOLS, QUIRKS
 from pipeline.study import paired
 
 CONTRASTS = {   # name -> (experiment base, baseline base), as make_ablation.BASES names them
@@ -55,13 +58,47 @@ def ci(d):
     return f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}], p {p}"
 
 
+def figure(folders, out, margin=paired.MARGIN):
+    """Every flip against its base: a row per base network, a column per folder."""
+    from pipeline.study.figures import effects_panel, plt, read_conclusions, save
+
+    cs = [read_conclusions(Path(f, "results", "tables", "conclusions.csv")) for f in folders]
+    bases = list(dict.fromkeys(t.removeprefix("ablation_") for c in cs for t in c["table"]))
+    rows = [max(1, max((c["table"] == f"ablation_{b}").sum() for c in cs)) for b in bases]
+    fig, axes = plt.subplots(len(bases), len(cs), figsize=(7.5 * len(cs), 0.45 * sum(rows) + 1.6 * len(bases)),
+                             squeeze=False, gridspec_kw={"height_ratios": rows})
+    for col, c in enumerate(cs):
+        protocol = c["protocol"].iloc[0]
+        other = PROTOCOLS.index(PROTOCOLS[1 - PROTOCOLS.index(protocol)])
+        for r, b in enumerate(bases):
+            t = c[c["table"] == f"ablation_{b}"]
+            labels = {e: f"{q} = {QUIRKS[q][other]}" for e in t["experiment"]
+                      if (q := e.removeprefix(f"abl_{b}_")) in QUIRKS}
+            effects_panel(axes[r][col], t, [protocol], margin, labels)
+            axes[r][col].set_title(f"{b} under {protocol}: one quirk set to the other protocol's value",
+                                   fontsize=9, loc="left", pad=18)
+    fig.suptitle("Quirk ablation: test accuracy of each flip minus its base, paired by seed", fontsize=11)
+    fig.tight_layout()
+    save(fig, out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder", help="the ablation's working folder (snakemake -d)")
+    ap.add_argument("folders", nargs="+", help="the ablations' working folders (snakemake -d)")
+    ap.add_argument("--figure", help="also draw every flip's effect into this PNG")
     args = ap.parse_args(argv)
-    runs = read_runs(args.folder)
+    for folder in args.folders:
+        print(f"{folder}:")
+        contrasts(folder)
+    if args.figure:
+        figure(args.folders, args.figure)
+
+
+def contrasts(folder):
+    """The contrast table of one ablation folder."""
+    runs = read_runs(folder)
     if not runs:
-        raise SystemExit(f"{args.folder}: no finished ablation runs under results/runs")
+        raise SystemExit(f"{folder}: no finished ablation runs under results/runs")
     bases = {b for pair in CONTRASTS.values() for b in pair}
     quirks = [q for q in QUIRKS if any(f"abl_{b}_{q}" in runs for b in bases)]
     print("| quirk flipped | " + " | ".join(CONTRASTS) + " | MLP runs collapsed (plain, L2, L1) |")

@@ -197,44 +197,56 @@ def effects_chart(conclusions_csv, table, protocols, out, title, margin):
     """Paired differences experiment - baseline (points) with their 95% t intervals, one
     row per experiment, one colour per protocol, one panel per head; the equivalence
     margin shaded around 0 and each verdict written at the right. From conclusions.csv."""
-    c = pd.read_csv(conclusions_csv, keep_default_na=False, na_values=[""])
+    c = read_conclusions(conclusions_csv)
     c = c[c["table"] == table]
     heads = [h for h in HEAD_TITLE if h in set(c["head"])] or ["acc"]
     names = list(dict.fromkeys(c["experiment"]))
     fig, axes = plt.subplots(1, len(heads), figsize=(7.5 * len(heads), 1.2 + 0.42 * max(1, len(names))),
                              squeeze=False)
-    step = 0.8 / max(1, len(protocols))
     for ax, head in zip(axes[0], heads):
-        h = c[c["head"] == head].set_index(["experiment", "protocol"])
-        ax.axvspan(-margin, margin, color="0.92", label=f"±{margin:g} points (margin)")
-        ax.axvline(0, color="0.4", lw=0.8)
-        for i, p in enumerate(protocols):
-            ys, xs, los, his = [], [], [], []
-            for r, n in enumerate(names):
-                if (n, p) not in h.index:
-                    continue
-                row = h.loc[(n, p)]
-                y = r - 0.4 + step * (i + 0.5)
-                ys.append(y)
-                xs.append(row["diff"])
-                los.append(row["lo"])
-                his.append(row["hi"])
-                ax.text(1.01, y, f"{row['verdict']} (n={int(row['n'])})", transform=ax.get_yaxis_transform(),
-                        va="center", fontsize=7, color=color(p, i))
-            xs, los, his = (np.asarray(v, dtype=float) for v in (xs, los, his))
-            err = np.vstack([xs - los, his - xs])
-            ax.errorbar(xs, ys, xerr=np.where(np.isfinite(err), err, 0), fmt="o", ms=4, capsize=3,
-                        color=color(p, i), label=f"{p} (mean, 95% CI)")
-        ax.set_yticks(np.arange(len(names)))
-        ax.set_yticklabels(names, fontsize=8)
-        ax.set_ylim(len(names) - 0.5, -0.5)
-        base = ", ".join(sorted(set(h["baseline"]))) if len(h) else "-"
-        ax.set_xlabel(f"test accuracy - {base}, paired by seed (points)"
-                      + (f" ({HEAD_TITLE[head]})" if HEAD_TITLE[head] else ""))
-        ax.grid(True, axis="x", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False)
+        effects_panel(ax, c[c["head"] == head], protocols, margin)
         if HEAD_TITLE[head]:
+            ax.xaxis.label.set_text(ax.xaxis.label.get_text() + f" ({HEAD_TITLE[head]})")
             ax.set_title(HEAD_TITLE[head], loc="right")
     fig.suptitle(f"{title}: effect against the baseline", fontsize=11)
     fig.tight_layout()
     save(fig, out)
+
+
+def read_conclusions(path):
+    """conclusions.csv with its verdict strings kept as written (no NA guessing)."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def effects_panel(ax, c, protocols, margin, labels=None):
+    """One head's effects on `ax` from conclusions rows `c` (one table): a row per
+    experiment (named by `labels[experiment]` if given), a point and 95% bar per protocol."""
+    names = list(dict.fromkeys(c["experiment"]))
+    h = c.set_index(["experiment", "protocol"])
+    step = 0.8 / max(1, len(protocols))
+    ax.axvspan(-margin, margin, color="0.92", label=f"±{margin:g} points (margin)")
+    ax.axvline(0, color="0.4", lw=0.8)
+    for i, p in enumerate(protocols):
+        ys, xs, los, his = [], [], [], []
+        for r, n in enumerate(names):
+            if (n, p) not in h.index:
+                continue
+            row = h.loc[(n, p)]
+            y = r - 0.4 + step * (i + 0.5)
+            ys.append(y)
+            xs.append(row["diff"])
+            los.append(row["lo"])
+            his.append(row["hi"])
+            ax.text(1.01, y, f"{row['verdict']} (n={int(row['n'])})", transform=ax.get_yaxis_transform(),
+                    va="center", fontsize=7, color=color(p, i))
+        xs, los, his = (np.asarray(v, dtype=float) for v in (xs, los, his))
+        err = np.vstack([xs - los, his - xs])
+        ax.errorbar(xs, ys, xerr=np.where(np.isfinite(err), err, 0), fmt="o", ms=4, capsize=3,
+                    color=color(p, i), label=f"{p} (mean, 95% CI)")
+    ax.set_yticks(np.arange(len(names)))
+    ax.set_yticklabels([(labels or {}).get(n, n) for n in names], fontsize=8)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    base = ", ".join(sorted(set(c["baseline"]))) if len(c) else "-"
+    ax.set_xlabel(f"test accuracy - {base}, paired by seed (points)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False)
