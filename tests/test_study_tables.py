@@ -318,3 +318,12 @@ def test_effects_figure_draws_the_paired_intervals(study, tmp_path, drawn):
     reg = c.loc[("t1", "corrected", "acc", "reg")]
     assert f"{reg['verdict']} (n={int(reg['n'])})" in _texts(ax)
     assert [a.get_title(loc="right") for a in three.axes] == ["domain", "object"]
+
+
+def test_effects_figure_of_a_table_without_comparisons(tmp_path, drawn):
+    """A study whose tables hold only their baselines writes an empty conclusions.csv;
+    the figure says so instead of failing."""
+    (tmp_path / "c.csv").write_text("")
+    figures.effects_chart(tmp_path / "c.csv", "t1", PROTOCOLS, tmp_path / "e.png", "T", 2.0)
+    (fig,) = drawn
+    assert "no comparison: the table has only its baseline" in _texts(fig.axes[0])

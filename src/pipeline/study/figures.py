@@ -205,6 +205,9 @@ def effects_chart(conclusions_csv, table, protocols, out, title, margin):
                              squeeze=False)
     for ax, head in zip(axes[0], heads):
         effects_panel(ax, c[c["head"] == head], protocols, margin)
+        if not len(c):
+            ax.text(0.5, 0.5, "no comparison: the table has only its baseline", ha="center",
+                    transform=ax.transAxes)
         if HEAD_TITLE[head]:
             ax.xaxis.label.set_text(ax.xaxis.label.get_text() + f" ({HEAD_TITLE[head]})")
             ax.set_title(HEAD_TITLE[head], loc="right")
@@ -213,9 +216,17 @@ def effects_chart(conclusions_csv, table, protocols, out, title, margin):
     save(fig, out)
 
 
+CONCLUSION_COLUMNS = ["table", "protocol", "head", "experiment", "baseline", "n", "diff", "lo", "hi",
+                      "verdict"]
+
+
 def read_conclusions(path):
-    """conclusions.csv with its verdict strings kept as written (no NA guessing)."""
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    """conclusions.csv with its verdict strings kept as written (no NA guessing); a study
+    without any comparison writes it empty."""
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=CONCLUSION_COLUMNS)
 
 
 def effects_panel(ax, c, protocols, margin, labels=None):
@@ -245,7 +256,7 @@ def effects_panel(ax, c, protocols, margin, labels=None):
                     color=color(p, i), label=f"{p} (mean, 95% CI)")
     ax.set_yticks(np.arange(len(names)))
     ax.set_yticklabels([(labels or {}).get(n, n) for n in names], fontsize=8)
-    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_ylim(max(1, len(names)) - 0.5, -0.5)
     base = ", ".join(sorted(set(c["baseline"]))) if len(c) else "-"
     ax.set_xlabel(f"test accuracy - {base}, paired by seed (points)")
     ax.grid(True, axis="x", alpha=0.3)
