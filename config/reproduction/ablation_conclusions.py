@@ -66,7 +66,7 @@ def figure(folders, out, margin=paired.MARGIN):
     bases = list(dict.fromkeys(t.removeprefix("ablation_") for c in cs for t in c["table"]))
     rows = [max(1, max((c["table"] == f"ablation_{b}").sum() for c in cs)) for b in bases]
     fig, axes = plt.subplots(len(bases), len(cs), figsize=(7.5 * len(cs), 0.45 * sum(rows) + 1.6 * len(bases)),
-                             squeeze=False, gridspec_kw={"height_ratios": rows})
+                             squeeze=False, sharex=True, gridspec_kw={"height_ratios": rows})
     for col, c in enumerate(cs):
         protocol = c["protocol"].iloc[0]
         other = PROTOCOLS.index(PROTOCOLS[1 - PROTOCOLS.index(protocol)])
@@ -75,10 +75,14 @@ def figure(folders, out, margin=paired.MARGIN):
             labels = {e: f"{q} = {QUIRKS[q][other]}" for e in t["experiment"]
                       if (q := e.removeprefix(f"abl_{b}_")) in QUIRKS}
             effects_panel(axes[r][col], t, [protocol], margin, labels)
-            axes[r][col].set_title(f"{b} under {protocol}: one quirk set to the other protocol's value",
-                                   fontsize=9, loc="left", pad=18)
-    fig.suptitle("Quirk ablation: test accuracy of each flip minus its base, paired by seed", fontsize=11)
-    fig.tight_layout()
+            ax = axes[r][col]
+            ax.set_title(f"{b} under {protocol}", fontsize=9, loc="right")
+            ax.xaxis.set_tick_params(labelbottom=True)
+            if r:
+                ax.get_legend().remove()
+    fig.suptitle("Quirk ablation: test accuracy with one quirk set to the other protocol's value, "
+                 "minus its base network's, paired by seed", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     save(fig, out)
 
 
