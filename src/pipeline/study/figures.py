@@ -201,7 +201,7 @@ def effects_chart(conclusions_csv, table, protocols, out, title, margin):
     c = c[c["table"] == table]
     heads = [h for h in HEAD_TITLE if h in set(c["head"])] or ["acc"]
     names = list(dict.fromkeys(c["experiment"]))
-    fig, axes = plt.subplots(1, len(heads), figsize=(7.5 * len(heads), 1.2 + 0.42 * max(1, len(names))),
+    fig, axes = plt.subplots(1, len(heads), figsize=(7.5 * len(heads), 1.2 + 0.42 * max(3, len(names))),
                              squeeze=False)
     for ax, head in zip(axes[0], heads):
         effects_panel(ax, c[c["head"] == head], protocols, margin)
