@@ -85,6 +85,8 @@ def test_ablation_conclusions_flip_the_quirk_in_both_arms(tmp_path, capsys):
     assert rows["init"][3].startswith("0/3, 0/3")
     assert rows["decay"][0] == "+2.0 [-0.5, +4.5], p 0.074"       # +1, +2, +3 against abl_mlp
     assert rows["decay"][3].startswith("3/3, 0/3")
+    # a flip whose runs are missing (not yet trained) is not replaced by the base's runs
+    assert rows["init"][1] == "-" and rows["init"][3].endswith("0/0")      # abl_mlp_l1_init
 
 
 def test_datapipe_table_pairs_pipelines_by_seed(tmp_path, capsys):

@@ -17,12 +17,16 @@ results/tables/conclusions.csv): a row of panels per base network, a column per 
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.engine.protocol import PROTOCOLS, QUIRKS
 from pipeline.study import paired
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_ablation  # noqa: E402  (beside this file: the bases and which quirk touches which)
 
 CONTRASTS = {   # name -> (experiment base, baseline base), as make_ablation.BASES names them
     "L2 0.1 - MLP": ("mlp_l2", "mlp"),
@@ -45,9 +49,11 @@ def read_runs(folder):
 
 
 def arm(runs, base, quirk):
-    """The experiment of `base` with `quirk` flipped, or the base where it cannot touch."""
-    name = f"abl_{base}_{quirk}" if quirk else f"abl_{base}"
-    return runs.get(name if name in runs else f"abl_{base}", {})
+    """The runs of `base` with `quirk` flipped; the base's own where the quirk cannot
+    touch that network (make_ablation.touches), none where its runs are missing."""
+    if quirk and make_ablation.touches(quirk, *make_ablation.BASES[base]):
+        return runs.get(f"abl_{base}_{quirk}", {})
+    return runs.get(f"abl_{base}", {})
 
 
 def ci(d):
