@@ -41,11 +41,12 @@ def test_each_flip_sets_one_quirk_to_the_other_protocols_value(protocol):
             {k: v for k, v in base.items() if k != "regularizer"}
         (quirk, value), = e["quirks"].items()
         assert value == QUIRKS[quirk][PROTOCOLS.index(other)] != QUIRKS[quirk][PROTOCOLS.index(protocol)]
-    # what each base flips: no report-only quirk, decay only with L1/L2, bn_* only on cnn4
+    # what each base flips: no report-only quirk, decay only with L1/L2, bn_* only on cnn4,
+    # no leftover (flowers' 3,450 training images fill 345 minibatches of 10)
     flipped = {b: sorted(q for n, e in flips.items() if e["table"] == f"ablation_{b}"
                          for q in e["quirks"]) for b in ("mlp", "mlp_l2", "cnn1", "cnn4")}
-    assert flipped["mlp"] == ["init", "input_scale", "leftover", "rng"]
-    assert flipped["mlp_l2"] == ["decay", "init", "input_scale", "leftover", "rng"]
+    assert flipped["mlp"] == ["init", "input_scale", "rng"]
+    assert flipped["mlp_l2"] == ["decay", "init", "input_scale", "rng"]
     assert flipped["cnn1"] == flipped["mlp"]
     assert flipped["cnn4"] == sorted(flipped["mlp"] + ["bn_affine_optimizer", "bn_backward",
                                                        "bn_running_stats"])
@@ -139,3 +140,21 @@ def test_ablation_figure_names_each_flip_by_its_quirk(tmp_path, monkeypatch):
     assert [t.get_text() for t in ref_cnn4.get_yticklabels()] == ["bn_backward = exact"]
     assert list(ref_mlp.containers[0].lines[0].get_xdata()) == [-3.0, -3.0]
     assert list(cor_mlp.containers[0].lines[0].get_xdata()) == [1.5, 1.5]
+
+
+def test_leftover_is_skipped_because_the_flowers_split_fills_whole_minibatches():
+    """The generator's TRAIN_SIZE is the flowers training split's real size, and with
+    it both leftover values give the same epoch order."""
+    import numpy as np
+
+    from pipeline.data.split import reference_split
+    from pipeline.train.trainer import Trainer
+    gen = _generator()
+    train, _, _ = reference_split(4317, np.random.default_rng(0))     # the flowers folder's 4,317 images
+    assert len(train) == gen.TRAIN_SIZE and gen.TRAIN_SIZE % gen.BATCH_SIZE == 0
+    orders = []
+    for value in QUIRKS["leftover"][:2]:
+        t = Trainer.__new__(Trainer)
+        t.batch_size, t.q = gen.BATCH_SIZE, {"leftover": value}
+        orders.append(np.concatenate(t.batches(gen.TRAIN_SIZE, np.random.default_rng(7))))
+    assert np.array_equal(*orders)
