@@ -80,7 +80,11 @@ def test_ablation_conclusions_flip_the_quirk_in_both_arms(tmp_path, capsys):
     assert out[0] == f"{tmp_path}:"
     rows = {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[2:-1]]
             for r in out[3:]}
-    assert list(rows) == ["none", "init", "decay"]
+    # every quirk the generator flips on some base has a row, in the protocol's quirk order;
+    # leftover has none (it touches no flowers network)
+    assert list(rows) == ["none", "input_scale", "init", "bn_backward", "bn_running_stats",
+                          "bn_affine_optimizer", "decay", "rng"]
+    assert rows["input_scale"][0] == "-"                           # not run: no stand-in
     assert rows["none"][0] == "+0.0 [+0.0, +0.0], p 1.000" and rows["none"][3].startswith("3/3, 3/3")
     assert rows["init"][0] == "-3.7 [-5.1, -2.2], p 0.008"        # -4, -3, -4
     assert rows["init"][3].startswith("0/3, 0/3")

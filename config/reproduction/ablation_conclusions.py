@@ -110,7 +110,7 @@ def contrasts(folder):
     if not runs:
         raise SystemExit(f"{folder}: no finished ablation runs under results/runs")
     bases = {b for pair in CONTRASTS.values() for b in pair}
-    quirks = [q for q in QUIRKS if any(f"abl_{b}_{q}" in runs for b in bases)]
+    quirks = [q for q in QUIRKS if any(make_ablation.touches(q, *make_ablation.BASES[b]) for b in bases)]
     print("| quirk flipped | " + " | ".join(CONTRASTS) + " | MLP runs collapsed (plain, L2, L1) |")
     print("|---|" + "---|" * (len(CONTRASTS) + 1))
     for q in [None, *quirks]:
