@@ -41,6 +41,7 @@ from pipeline.data.cache import load_cache  # noqa: E402
 from pipeline.data.split import reference_split  # noqa: E402
 from pipeline.engine.nets import NAMED_NETS  # noqa: E402
 from pipeline.engine.protocol import resolve  # noqa: E402
+from pipeline.study.paired import t_interval  # noqa: E402
 from pipeline.train.run import RunSettings, run  # noqa: E402
 from pipeline.train.streams import make_streams  # noqa: E402
 from pipeline.train.trainer import input_transform  # noqa: E402
@@ -117,12 +118,8 @@ def train_one(data, net, seed, epochs, side, quirks):
 
 def paired(diffs):
     """'mean [lo, hi]' in points: the mean difference and its 95% paired t interval."""
-    d = 100 * np.asarray(diffs)
-    m = d.mean()
-    if len(d) < 2:
-        return f"{m:+.1f}"
-    h = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}]"
+    iv = t_interval(100 * np.asarray(diffs))
+    return f"{iv.mean:+.1f}" if iv.n < 2 else f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}]"
 
 
 def seeds_for_width(diffs, half_width=1.0):

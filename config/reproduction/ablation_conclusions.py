@@ -56,14 +56,6 @@ def arm(runs, base, quirk):
     return runs.get(f"abl_{base}", {})
 
 
-def ci(d):
-    iv = paired.t_interval(d)
-    if iv.n < 2:
-        return "-"
-    p = "< 0.001" if iv.p < 0.001 else f"{iv.p:.3f}"
-    return f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}], p {p}"
-
-
 def figure(folders, out, margin=paired.MARGIN):
     """Every flip against its base: a row per base network, a column per folder."""
     from pipeline.study.figures import effects_panel, plt, read_conclusions, save
@@ -75,13 +67,13 @@ def figure(folders, out, margin=paired.MARGIN):
                              squeeze=False, sharex=True, gridspec_kw={"height_ratios": rows})
     for col, c in enumerate(cs):
         protocol = c["protocol"].iloc[0]
-        other = PROTOCOLS.index(PROTOCOLS[1 - PROTOCOLS.index(protocol)])
+        other = 1 - PROTOCOLS.index(protocol)       # the column of the value flipped to
         for r, b in enumerate(bases):
             t = c[c["table"] == f"ablation_{b}"]
             labels = {e: f"{q} = {QUIRKS[q][other]}" for e in t["experiment"]
                       if (q := e.removeprefix(f"abl_{b}_")) in QUIRKS}
-            effects_panel(axes[r][col], t, [protocol], margin, labels)
             ax = axes[r][col]
+            effects_panel(ax, t, [protocol], margin, labels)
             ax.set_title(f"{b} under {protocol}", fontsize=9, loc="right")
             ax.xaxis.set_tick_params(labelbottom=True)
             if r:
@@ -117,8 +109,8 @@ def contrasts(folder):
         cells = []
         for a, b in CONTRASTS.values():
             x, y = arm(runs, a, q), arm(runs, b, q)
-            cells.append(ci(paired.paired_differences({s: v[0] for s, v in x.items()},
-                                                      {s: v[0] for s, v in y.items()})))
+            d = paired.paired_differences({s: v[0] for s, v in x.items()}, {s: v[0] for s, v in y.items()})
+            cells.append(paired.interval_text(paired.t_interval(d)))
         collapsed = [arm(runs, base, q) for base in ("mlp", "mlp_l2", "mlp_l1")]
         cells.append(", ".join(f"{sum(c == 1 for _, c in r.values())}/{len(r)}" for r in collapsed))
         print(f"| {q or 'none'} | " + " | ".join(cells) + " |")

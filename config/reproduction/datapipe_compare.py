@@ -48,7 +48,7 @@ def main(argv=None):
         cell = "-"
         if acc is not base:
             iv = paired.t_interval(paired.paired_differences(acc, base))
-            cell = f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}], p {iv.p:.2f} (n={iv.n})"
+            cell = f"{paired.interval_text(iv, p_digits=2)} (n={iv.n})"
         print(f"| {label} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | {v.mean():.1f} ± "
               f"{v.std(ddof=1):.1f} | {cell} |")
 

@@ -133,8 +133,6 @@ def _ci(lo, hi):
     return f"[{fmt_num(lo, 1, True)}, {fmt_num(hi, 1, True)}]" if math.isfinite(lo) else "-"
 
 
-def _p(p):
-    return "-" if not math.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def comparison_table(f, described):
@@ -146,7 +144,7 @@ def comparison_table(f, described):
         "experiment": c["experiment"], "regularizer": [labels.get(e, "") for e in c["experiment"]],
         "n": c["n"], "mean diff (pts)": [fmt_num(x, 1, True) for x in c["diff"]],
         "95% CI": [_ci(lo, hi) for lo, hi in zip(c["lo"], c["hi"])],
-        "Holm p": [_p(p) for p in c["p_holm"]],
+        "Holm p": [paired.p_text(p) for p in c["p_holm"]],
         "seed study diff": [fmt_num(x, 1, True) if x is not None else "-" for x in c["study_diff"]],
         "verdict": c["verdict"], "excluded runs": c["excluded"]})
 

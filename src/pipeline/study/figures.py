@@ -204,12 +204,11 @@ def effects_chart(conclusions_csv, table, protocols, out, title, margin):
     fig, axes = plt.subplots(1, len(heads), figsize=(7.5 * len(heads), 1.2 + 0.42 * max(3, len(names))),
                              squeeze=False)
     for ax, head in zip(axes[0], heads):
-        effects_panel(ax, c[c["head"] == head], protocols, margin)
+        effects_panel(ax, c[c["head"] == head], protocols, margin, head=HEAD_TITLE[head])
         if not len(c):
             ax.text(0.5, 0.5, "no comparison: the table has only its baseline", ha="center",
                     transform=ax.transAxes)
         if HEAD_TITLE[head]:
-            ax.xaxis.label.set_text(ax.xaxis.label.get_text() + f" ({HEAD_TITLE[head]})")
             ax.set_title(HEAD_TITLE[head], loc="right")
     fig.suptitle(f"{title}: effect against the baseline", fontsize=11)
     fig.tight_layout()
@@ -229,9 +228,10 @@ def read_conclusions(path):
         return pd.DataFrame(columns=CONCLUSION_COLUMNS)
 
 
-def effects_panel(ax, c, protocols, margin, labels=None):
+def effects_panel(ax, c, protocols, margin, labels=None, head=""):
     """One head's effects on `ax` from conclusions rows `c` (one table): a row per
-    experiment (named by `labels[experiment]` if given), a point and 95% bar per protocol."""
+    experiment (named by `labels[experiment]` if given), a point and 95% bar per protocol;
+    `head` names the head in the axis label (Office-31's domain/object)."""
     names = list(dict.fromkeys(c["experiment"]))
     h = c.set_index(["experiment", "protocol"])
     step = 0.8 / max(1, len(protocols))
@@ -258,6 +258,6 @@ def effects_panel(ax, c, protocols, margin, labels=None):
     ax.set_yticklabels([(labels or {}).get(n, n) for n in names], fontsize=8)
     ax.set_ylim(max(1, len(names)) - 0.5, -0.5)
     base = ", ".join(sorted(set(c["baseline"]))) if len(c) else "-"
-    ax.set_xlabel(f"test accuracy - {base}, paired by seed (points)")
+    ax.set_xlabel(f"test accuracy - {base}, paired by seed (points)" + (f" ({head})" if head else ""))
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False)

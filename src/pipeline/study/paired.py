@@ -79,6 +79,20 @@ def t_interval(d, level=1 - ALPHA):
     return Interval(n, mean, sd, mean - q * se, mean + q * se, float(p))
 
 
+def p_text(p, digits=3):
+    """'< 0.001', '0.042' (digits decimals), or '-' for no p."""
+    if not math.isfinite(p):
+        return "-"
+    return "< 0.001" if p < 0.001 else f"{p:.{digits}f}"
+
+
+def interval_text(iv, p_digits=3):
+    """'+1.2 [-0.4, +2.8], p 0.140' for an Interval in points; '-' below two pairs."""
+    if iv.n < 2:
+        return "-"
+    return f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}], p {p_text(iv.p, p_digits)}"
+
+
 def holm(pvalues):
     """Holm-adjusted p values (NaN stays NaN and does not count): sort the m valid p
     ascending, multiply the i-th smallest (i from 0) by m - i, carry the running maximum,
