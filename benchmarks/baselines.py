@@ -6,12 +6,14 @@ once with pixels / 255 and once standardized per channel with the training split
 and std. Both sides see the same images: for each seed the engine's own split of the
 cache (3,450 train / 215 validation / 652 test on flowers), batch 10, Adam 0.001.
 
-One table: mean test accuracy per side over the seeds, and per PyTorch variant the mean
-of the per-seed difference engine - PyTorch with its 95% paired t interval.
+One table, a row per network and PyTorch variant over the seeds both sides have: mean
+test accuracies, the mean of the per-seed difference engine - PyTorch with its 95%
+paired t interval, and how many paired seeds a +-1-point interval needs at that spread.
 
     python benchmarks/baselines.py --data ../shared/data/flowers            # 5 seeds, both nets
     python benchmarks/baselines.py --nets mlp --seeds 1 2 3 --quirk init=he
     python benchmarks/baselines.py --data flowers-96.npz --seeds $(seq 1 60) --jobs 2
+    python benchmarks/baselines.py --data flowers-96.npz --nets cnn1 --torch std  # one side
 
 --data is a cache made by `regstudy prepare` or an image folder (cached under /tmp at
 96x96). Every run has one thread; --jobs N trains N runs at once in separate processes
@@ -144,6 +146,9 @@ def main():
                     help="engine protocol override (repeatable), e.g. init=he")
     ap.add_argument("--jobs", type=int, default=1,
                     help="runs trained at once, each in its own 1-thread process")
+    ap.add_argument("--torch", nargs="+", default=["/255", "std"], choices=["/255", "std"],
+                    help="PyTorch sides to train (the table also shows any other side "
+                         "already in --results for these seeds)")
     ap.add_argument("--results",
                     default=str(Path(tempfile.gettempdir()) / "regstudy-baselines.json"),
                     help="finished runs (JSON), reused by later calls")
@@ -163,8 +168,9 @@ def main():
         return f"{data.resolve()}|{net}|{seed}|{args.epochs}|" + \
             (engine_key if side == engine_side else side)
 
+    train_sides = (engine_side, *(f"torch {t}" for t in args.torch))
     todo = [(net, seed, side) for net in args.nets for seed in args.seeds
-            for side in (engine_side, *TORCH_SIDES) if key(net, seed, side) not in done]
+            for side in train_sides if key(net, seed, side) not in done]
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(train_one, str(data), net, seed, args.epochs, side, quirks):
                    (net, seed, side) for net, seed, side in todo}
@@ -175,24 +181,30 @@ def main():
             print(f"  {net} seed {seed} {side}: {100 * done[key(net, seed, side)]:.1f}% "
                   f"({seconds:.0f} s; {len(todo) - sum(g.done() for g in futures)} to go)",
                   file=sys.stderr, flush=True)
-    acc = {(net, side, seed): done[key(net, seed, side)] for net in args.nets
-           for seed in args.seeds for side in (engine_side, *TORCH_SIDES)}
+    print(f"test accuracy (%), {cache.dataset} {data.name}, {args.epochs} epochs, batch 10, "
+          f"Adam 0.001; engine: {engine_side}; each row the seeds of {args.seeds[0]}.."
+          f"{args.seeds[-1]} that both sides have")
+    for line in table(done, key, args.nets, args.seeds, engine_side):
+        print(line)
 
-    print(f"test accuracy (%), {cache.dataset} {data.name}, seeds {args.seeds}, "
-          f"{args.epochs} epochs, batch 10, Adam 0.001; engine: {engine_side}")
-    head = ["net", "engine", *TORCH_SIDES] + [f"engine - {s} [95% CI]" for s in TORCH_SIDES]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for net in args.nets:
-        a = {s: np.array([acc[net, s, k] for k in args.seeds]) for s in (engine_side, *TORCH_SIDES)}
-        cells = [net] + [f"{100 * a[s].mean():.1f}" for s in (engine_side, *TORCH_SIDES)]
-        cells += [paired(a[engine_side] - a[s]) for s in TORCH_SIDES]
-        print("| " + " | ".join(cells) + " |")
-    if len(args.seeds) > 2:
-        print("seeds a +-1-point interval needs at these spreads: " + "; ".join(
-            f"{net} vs {s} {seeds_for_width(np.array([acc[net, engine_side, k] - acc[net, s, k] for k in args.seeds]))}"
-            for net in args.nets for s in TORCH_SIDES))
 
+def table(done, key, nets, seeds, engine_side):
+    """Markdown lines: per net and PyTorch side, the paired seeds both sides have, the
+    means, the paired difference and the seeds a +-1-point interval needs."""
+    out = ["| net | PyTorch | seeds | engine | PyTorch | engine - PyTorch [95% CI] | "
+           "seeds for +-1 |", "|---|---|---|---|---|---|---|"]
+    for net in nets:
+        for side in TORCH_SIDES:
+            both = [k for k in seeds if key(net, k, side) in done
+                    and key(net, k, engine_side) in done]
+            if not both:
+                continue
+            e = np.array([done[key(net, k, engine_side)] for k in both])
+            t = np.array([done[key(net, k, side)] for k in both])
+            need = seeds_for_width(e - t) if len(both) > 2 else "-"
+            out.append(f"| {net} | {side.split()[1]} | {len(both)} | {100 * e.mean():.1f} | "
+                       f"{100 * t.mean():.1f} | {paired(e - t)} | {need} |")
+    return out
 
 if __name__ == "__main__":
     main()

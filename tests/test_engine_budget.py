@@ -92,6 +92,22 @@ def test_standardization_without_a_copy_is_bit_identical():
     assert not np.array_equal(gain, input_transform("standardize", x[index[1:]])[0])
 
 
+def test_uint8_statistics_from_counts_equal_the_float_sums():
+    """uint8 images are standardized from per-channel histograms; float64 sums of
+    integers are exact, so the float path (taken for float images) gives the same bits."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, (200, 40, 40, 3), dtype=np.uint8)
+    x[:50, ..., 1] = rng.integers(200, 256, (50, 40, 40), dtype=np.uint8)   # skewed channel
+    index = np.sort(rng.permutation(200)[:150])
+    for idx in (index, None):
+        gain, offset = input_transform("standardize", x, idx)
+        sub = x if idx is None else x[idx]
+        want_gain, want_offset = input_transform("standardize", sub.astype(np.float32))
+        assert np.array_equal(gain, want_gain) and np.array_equal(offset, want_offset)
+        mean = sub.reshape(-1, 3).astype(np.float64).mean(0)
+        np.testing.assert_allclose(-offset / gain, mean, rtol=1e-12)
+
+
 def test_evaluation_in_small_passes_is_bit_identical_to_whole_chunks():
     net = Network([["conv", {"ksize": 3, "chn": 4}], ["batch_normal", {}], ["max", {"stride": 2}],
                    ["dropout", {"keep_prob": 0.5}], ["conv", {"ksize": 5, "chn": 6}],

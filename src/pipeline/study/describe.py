@@ -1,5 +1,6 @@
 """What a results folder holds, read from the results themselves: the cache manifests
-(results/data/*.manifest.json) and the run folders' metrics.json. The workflow writes it to
+(results/data/*.manifest.json), the run folders' metrics.json and, where present, the
+training jobs' benchmark files (their time and memory: pipeline.study.compute). The workflow writes it to
 results/description.{json,md}; the report's front page shows it and names every way in
 which the configuration given to the report command differs from it (`mismatches`).
 """
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from pipeline import provenance
 from pipeline.atomic import write_text
+from pipeline.study import compute
 
 STANDIN_MARKER = "SYNTHETIC.json"   # pipeline.data.synth.MARKER, at a stand-in's root
 TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "l1", "l2")
@@ -60,6 +62,7 @@ def describe_results(manifests, metrics):
         "experiments": experiments,
         "engine_versions": sorted({m.get("engine_version", "?") for m in runs}),
         "environments": envs,
+        "compute": compute.summarize(compute.job_rows(metrics)),
     }
 
 
@@ -172,6 +175,8 @@ def lines(d):
     out.append(f"- engine version: {_seq(d['engine_versions'])}")
     for e in d["environments"]:
         out.append(f"- environment: {e}")
+    if d.get("compute"):
+        out.append(compute.line(d["compute"]))
     return out
 
 
@@ -182,5 +187,11 @@ def write_description(manifests, metrics, out_json, out_md):
     md = ["# What these results are", "",
           "Read from the cache manifests (results/data/) and the run folders "
           "(results/runs/), not from a configuration.", "", *lines(d), ""]
+    if d["compute"]:
+        md += ["## Compute", "",
+               "Each training job's wall seconds, CPU seconds and peak memory (its "
+               "benchmark file in results/benchmarks/train/), split by the run's own clocks "
+               "into training, evaluation (validation curves and the test) and the rest "
+               "(start-up, loading, writing).", "", *compute.table(d["compute"]), ""]
     write_text(out_md, "\n".join(md))
     return d
