@@ -3,8 +3,11 @@ study's MLP [30,10] and cnn1 trained by the engine (`regstudy train`'s own run, 
 `corrected` protocol unless --quirk says otherwise) beside the same networks trained the
 ordinary way in PyTorch (benchmarks/torch_nets.py, PyTorch's default initialisation),
 once with pixels / 255 and once standardized per channel with the training split's mean
-and std. Both sides see the same images: for each seed the engine's own split of the
-cache (3,450 train / 215 validation / 652 test on flowers), batch 10, Adam 0.001.
+and std; optionally (--torch twin) standardized and started from the engine run's own
+initial weights, taking the batches in the engine's order, which leaves only the two
+implementations' arithmetic between the sides. Both sides see the same images: for each
+seed the engine's own split of the cache (3,450 train / 215 validation / 652 test on
+flowers), batch 10, Adam 0.001.
 
 One table, a row per network and PyTorch variant over the seeds both sides have: mean
 test accuracies, the mean of the per-seed difference engine - PyTorch with its 95%
@@ -49,7 +52,10 @@ from pipeline.train.streams import make_streams  # noqa: E402
 from pipeline.train.trainer import input_transform  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # torch_nets
-TORCH_SIDES = ("torch /255", "torch std")
+TORCH_SIDES = ("torch /255", "torch std", "torch twin")
+# "torch twin": standardized like "torch std", but starting from the engine run's own
+# initial weights and drawing its batches in the engine's order (the same streams of the
+# same seed): what is left of the difference is the two implementations' arithmetic.
 
 
 def cache_path(data):
@@ -90,10 +96,14 @@ def torch_accuracy(cache, net, seed, epochs, scale):
 
     torch.manual_seed(seed)
     model = build(torch, net, "none", size=x.shape[1])
+    order_rng = np.random.default_rng(seed)
+    if scale == "torch twin":
+        streams = make_streams(seed, resolve("corrected")["rng"])
+        copy_engine_init(torch, model, net, x.shape[1:], y, streams["init"])
+        order_rng = streams["shuffle"]
     opt = torch.optim.Adam(model.parameters(), lr=0.001)
     lossf = torch.nn.CrossEntropyLoss()
     yt = torch.from_numpy(y.astype(np.int64))
-    order_rng = np.random.default_rng(seed)
     model.train()
     for _ in range(epochs):
         order = train[order_rng.permutation(len(train))]
@@ -108,6 +118,34 @@ def torch_accuracy(cache, net, seed, epochs, scale):
         pred = torch.cat([model(batch(test[i:i + 200])).argmax(1)
                           for i in range(0, len(test), 200)])
     return float((pred == yt[test]).float().mean())
+
+
+def copy_engine_init(torch, model, net, image_shape, y, init_rng):
+    """Set model's parameters to the engine's initial ones for this seed: the engine's
+    network initialised from the same stream by `corrected`'s rule (kernels are (out, in,
+    kh, kw) on both sides; a full layer's weights (in, out) here, (out, in) in PyTorch;
+    an MLP's first layer reads HWC-flattened pixels here, CHW-flattened in PyTorch)."""
+    from pipeline.engine.network import Network
+    eng = Network(NAMED_NETS[net], image_shape, [int(y.max()) + 1])
+    eng.init_params(init_rng, init=resolve("corrected")["init"])
+    params = [p for p in model.parameters()]
+    arrays = [eng.flat[sl].reshape(shape) for sl, shape in _engine_params(eng)]
+    if net == "mlp":
+        h, w, c = image_shape
+        arrays[0] = arrays[0].reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(h * w * c, -1)
+    assert len(params) == len(arrays), (len(params), len(arrays))
+    with torch.no_grad():
+        for p, a in zip(params, arrays):
+            p.copy_(torch.from_numpy(np.ascontiguousarray(a.T if a.ndim == 2 else a)))
+
+
+def _engine_params(eng):
+    """(slice, shape) of each learnable in layer order, weight before bias (PyTorch's)."""
+    out = []
+    for i, layer in enumerate(eng.layers):
+        for name, (shape, _) in getattr(layer, "param_shapes", {}).items():
+            out.append((eng.slices[f"L{i}.{name}"], shape))
+    return out
 
 
 def train_one(data, net, seed, epochs, side, quirks):
@@ -146,9 +184,12 @@ def main():
                     help="engine protocol override (repeatable), e.g. init=he")
     ap.add_argument("--jobs", type=int, default=1,
                     help="runs trained at once, each in its own 1-thread process")
-    ap.add_argument("--torch", nargs="+", default=["/255", "std"], choices=["/255", "std"],
-                    help="PyTorch sides to train (the table also shows any other side "
-                         "already in --results for these seeds)")
+    ap.add_argument("--torch", nargs="+", default=["/255", "std"],
+                    choices=["/255", "std", "twin"],
+                    help="PyTorch sides to train: pixels /255, standardized, or "
+                         "standardized from the engine's initial weights in the engine's "
+                         "batch order (twin); the table also shows any side already in "
+                         "--results for these seeds")
     ap.add_argument("--results",
                     default=str(Path(tempfile.gettempdir()) / "regstudy-baselines.json"),
                     help="finished runs (JSON), reused by later calls")

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy import stats
 
 SPEC = importlib.util.spec_from_file_location(
@@ -37,3 +38,30 @@ def test_table_pairs_the_seeds_both_sides_have():
     assert need == baselines.seeds_for_width(diffs)
     t = stats.t.ppf(0.975, [need - 2, need - 1])
     assert t[1] * sd / np.sqrt(need) <= 1.0 < t[0] * sd / np.sqrt(need - 1)
+
+
+@pytest.mark.parametrize("net", ["mlp", "cnn1"])
+def test_twin_starts_from_the_engines_weights(net):
+    """The twin's PyTorch network computes the engine's initial function: same logits."""
+    torch = pytest.importorskip("torch")
+    from torch_nets import build
+
+    from pipeline.engine.nets import NAMED_NETS
+    from pipeline.engine.network import Network
+    from pipeline.engine.protocol import resolve
+    from pipeline.train.streams import make_streams
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 96, 96, 3)).astype(np.float32)
+    y = np.array([0, 4, 2, 1])
+    model = build(torch, net, "none", size=96)
+    baselines.copy_engine_init(torch, model, net, x.shape[1:], y,
+                               make_streams(7, "separate_streams")["init"])
+    eng = Network(NAMED_NETS[net], x.shape[1:], [5])
+    eng.init_params(make_streams(7, "separate_streams")["init"],
+                    init=resolve("corrected")["init"])
+    want = eng.predict_logits(x)
+    with torch.no_grad():
+        got = model(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert np.abs(want).max() > 0.05       # not a trivially small function
