@@ -128,8 +128,8 @@ def copy_engine_init(torch, model, net, image_shape, y, init_rng):
     from pipeline.engine.network import Network
     eng = Network(NAMED_NETS[net], image_shape, [int(y.max()) + 1])
     eng.init_params(init_rng, init=resolve("corrected")["init"])
-    params = [p for p in model.parameters()]
-    arrays = [eng.flat[sl].reshape(shape) for sl, shape in _engine_params(eng)]
+    params = list(model.parameters())
+    arrays = [a for layer in eng.params for a in layer.values()]    # weight, then bias
     if net == "mlp":
         h, w, c = image_shape
         arrays[0] = arrays[0].reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(h * w * c, -1)
@@ -137,15 +137,6 @@ def copy_engine_init(torch, model, net, image_shape, y, init_rng):
     with torch.no_grad():
         for p, a in zip(params, arrays):
             p.copy_(torch.from_numpy(np.ascontiguousarray(a.T if a.ndim == 2 else a)))
-
-
-def _engine_params(eng):
-    """(slice, shape) of each learnable in layer order, weight before bias (PyTorch's)."""
-    out = []
-    for i, layer in enumerate(eng.layers):
-        for name, (shape, _) in getattr(layer, "param_shapes", {}).items():
-            out.append((eng.slices[f"L{i}.{name}"], shape))
-    return out
 
 
 def train_one(data, net, seed, epochs, side, quirks):
@@ -246,6 +237,7 @@ def table(done, key, nets, seeds, engine_side):
             out.append(f"| {net} | {side.split()[1]} | {len(both)} | {100 * e.mean():.1f} | "
                        f"{100 * t.mean():.1f} | {paired(e - t)} | {need} |")
     return out
+
 
 if __name__ == "__main__":
     main()

@@ -109,7 +109,8 @@ def contrasts(folder):
         cells = []
         for a, b in CONTRASTS.values():
             x, y = arm(runs, a, q), arm(runs, b, q)
-            d = paired.paired_differences({s: v[0] for s, v in x.items()}, {s: v[0] for s, v in y.items()})
+            d = paired.paired_differences({s: v[0] for s, v in x.items()},
+                                          {s: v[0] for s, v in y.items()})
             cells.append(paired.interval_text(paired.t_interval(d)))
         collapsed = [arm(runs, base, q) for base in ("mlp", "mlp_l2", "mlp_l1")]
         cells.append(", ".join(f"{sum(c == 1 for _, c in r.values())}/{len(r)}" for r in collapsed))

@@ -77,7 +77,7 @@ def _group(rows):
         "jobs": len(rows),
         "job_seconds": sum(r["job_s"] for r in rows),
         "median_job_seconds": statistics.median(r["job_s"] for r in rows),
-        "split_jobs": len(fit),
+        "split_jobs": len(fit), "split_seconds": train + ev + rest,
         "train_seconds": train, "eval_seconds": ev, "other_seconds": rest,
         "median_other_seconds": statistics.median(r["job_s"] - r["train_s"] - r["eval_s"]
                                                   for r in fit) if fit else None,
@@ -110,7 +110,7 @@ def _mb(v):
 def line(summary):
     """One Markdown list line: the whole study's compute."""
     t = summary["total"]
-    whole = t["train_seconds"] + t["eval_seconds"] + t["other_seconds"]
+    whole = t["split_seconds"]
     cpu = "" if t["cpu_share"] is None else f", CPU {100 * t['cpu_share']:.0f}% of wall"
     return (f"- compute: {t['jobs']} training jobs, {t['job_seconds']:,.0f} job-seconds "
             f"(training {_pct(t['train_seconds'], whole)}, evaluation "
@@ -124,7 +124,7 @@ def table(summary):
            "rest (median s) | CPU / wall | peak MB |",
            "|---|---|---|---|---|---|---|---|---|"]
     for name, g in summary["experiments"].items():
-        whole = g["train_seconds"] + g["eval_seconds"] + g["other_seconds"]
+        whole = g["split_seconds"]
         other = "-" if g["median_other_seconds"] is None else f"{g['median_other_seconds']:.1f}"
         cpu = "-" if g["cpu_share"] is None else f"{100 * g['cpu_share']:.0f}%"
         out.append(f"| {name} | {g['jobs']} | {g['job_seconds']:,.0f} | "

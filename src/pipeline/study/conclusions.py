@@ -133,8 +133,6 @@ def _ci(lo, hi):
     return f"[{fmt_num(lo, 1, True)}, {fmt_num(hi, 1, True)}]" if math.isfinite(lo) else "-"
 
 
-
-
 def comparison_table(f, described):
     labels = {d["experiment"]: d.get("regularizer") or "" for d in described}
     c = f.comparisons

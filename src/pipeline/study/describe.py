@@ -1,8 +1,9 @@
 """What a results folder holds, read from the results themselves: the cache manifests
 (results/data/*.manifest.json), the run folders' metrics.json and, where present, the
-training jobs' benchmark files (their time and memory: pipeline.study.compute). The workflow writes it to
-results/description.{json,md}; the report's front page shows it and names every way in
-which the configuration given to the report command differs from it (`mismatches`).
+training jobs' benchmark files (their time and memory: pipeline.study.compute). The
+workflow writes it to results/description.{json,md}; the report's front page shows it and
+names every way in which the configuration given to the report command differs from it
+(`mismatches`).
 """
 from __future__ import annotations
 
