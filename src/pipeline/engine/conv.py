@@ -125,7 +125,11 @@ class Conv(Layer):
         buf, y = cache
         o = y.shape[0]
         dz = activations.backward(self.act, y, dout).reshape(o, -1)
-        gkb = dz @ buf["cols"].T
+        # cols @ dz.T, transposed: the same sums in the same order (same values) as
+        # dz @ cols.T, 1.2-1.6x faster for these shapes (docs/engine.md). np.dot, not `@`:
+        # matmul keeps the GIL for outputs of at most 500 elements (the first
+        # convolution's 28 x 6), and this is a step's longest product (engine.dense).
+        gkb = np.dot(buf["cols"], dz.T).T
         grads["b"][...] = gkb[:, -1]
         return dz, gkb
 
@@ -206,9 +210,9 @@ class FoldedConv(Conv):
         # y = scale*xhat + shift: dk = scale*G + shift*G1.
         gk = grads["k"]
         c = gk.shape[1]
-        g = gkb[:, :-1].reshape(gk.shape)
-        g1 = (np.einsum("onp->op", dz.reshape(o, n, h * w)) @ self._valid_taps(y.dtype).T
-              ).reshape(o, 1, *self.k)
+        g = np.ascontiguousarray(gkb[:, :-1]).reshape(gk.shape)   # batch norm's einsums
+        g1 = np.dot(np.einsum("onp->op", dz.reshape(o, n, h * w)),
+                    self._valid_taps(y.dtype).T).reshape(o, 1, *self.k)
         np.multiply(g, scale.reshape(1, c, 1, 1), out=gk)
         gk += g1 * shift.reshape(1, c, 1, 1)
         return FoldGradient(params["k"], g, g1[:, 0])

@@ -7,6 +7,11 @@ SPLIT_ABOVE weights cuts its products along w's rows: map_slices(fn, n, min_size
 return [fn(s) for s in contiguous slices covering range(n)], in order, and may run the
 calls on other threads (engine.shards.ShardedNetwork.map_slices does); each call reads
 and writes its own block of w, and the forward adds the partial products in slice order.
+
+The forward product is np.dot, not `@`: NumPy's matmul keeps the GIL while it computes
+a product of at most 500 elements (the MLP's (10, 30) output), however long its sums,
+so the other thread's half waited for it; np.dot makes the same BLAS call (same values)
+and releases the GIL (docs/engine.md, "The GIL").
 """
 import numpy as np
 
@@ -38,9 +43,9 @@ class Dense(Layer):
         w = params["w"]
         split = self._split(w)
         if split is None:
-            y = x @ w
+            y = np.dot(x, w)
         else:
-            parts = split(lambda rows: x[:, rows] @ w[rows], w.shape[0], 0)
+            parts = split(lambda rows: np.dot(x[:, rows], w[rows]), w.shape[0], 0)
             y = parts[0]
             for p in parts[1:]:
                 y += p
