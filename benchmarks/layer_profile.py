@@ -5,6 +5,7 @@ on the other core, and the gap between the step and the layers' sum is the rest 
 loss, thread handoffs, the optimizer pass, waiting for the slower shard).
 
     python benchmarks/layer_profile.py cnn1 cnn4          # medians over one epoch
+    taskset -c 0 python benchmarks/layer_profile.py cnn1 --threads 1   # as a study's job
 """
 import argparse
 import os
@@ -40,7 +41,7 @@ def timed(layer, key, times):
         setattr(layer, name, wrapper)
 
 
-def profile(name, steps, protocol):
+def profile(name, steps, protocol, threads):
     rng = np.random.default_rng(0)
     n = steps * 10
     x = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)   # timing only: any pixels
@@ -48,7 +49,7 @@ def profile(name, steps, protocol):
     net = Network(NAMED_NETS[name], (96, 96, 3), [5])
     streams = make_streams(0, "separate_streams")
     net.init_params(streams["init"])
-    tr = Trainer(net, resolve(protocol), train_images=x)
+    tr = Trainer(net, resolve(protocol), train_images=x, threads=threads)
     times = defaultdict(list)
     for i, layer in enumerate(net.layers):
         timed(layer, (i, type(layer).__name__), times)
@@ -59,7 +60,8 @@ def profile(name, steps, protocol):
     tr.epoch(x, y, idx, streams, 1)
     step = (time.perf_counter() - t0) / steps * 1e3
     tr.close()
-    print(f"\n{name} ({protocol}, {tr.sharded.shards} shard(s)): step {step:.2f} ms")
+    print(f"\n{name} ({protocol}, {tr.sharded.shards} shard(s), {tr.sharded.threads} "
+          f"thread(s)): step {step:.2f} ms")
     total = 0.0
     for (i, kind, what), ts in sorted(times.items()):
         ms = float(np.median(ts)) * 1e3
@@ -73,9 +75,12 @@ def main():
     ap.add_argument("nets", nargs="+", choices=sorted(NAMED_NETS))
     ap.add_argument("--steps", type=int, default=100, help="steps per timed epoch (default 100)")
     ap.add_argument("--protocol", default="corrected", choices=["corrected", "reference"])
+    ap.add_argument("--threads", type=int, default=None,
+                    help="the run's thread budget (default: as many as its shards use); at 1 "
+                         "both shards run on this thread, each layer's median is per shard")
     args = ap.parse_args()
     for name in args.nets:
-        profile(name, args.steps, args.protocol)
+        profile(name, args.steps, args.protocol, args.threads)
 
 
 if __name__ == "__main__":

@@ -159,10 +159,11 @@ class Network:
         else:
             x = x.transpose(3, 0, 1, 2)
         out = np.empty(x.shape, self.dtype)
-        if self._plain:
-            out[...] = x
-        else:
-            np.multiply(x, self._gain, out=out, casting="unsafe")
+        out[...] = x
+        if not self._plain:
+            # in place after the cast: the same float32 arithmetic as a mixed-type
+            # multiply, without its buffered casting loop
+            out *= self._gain
             out += self._offset
         return out
 

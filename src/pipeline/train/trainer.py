@@ -25,8 +25,10 @@ from pipeline.engine.shards import ShardedNetwork
 FLUSH_EVERY = 50
 FLUSH_BELOW = 1e-30
 # Elements per chunk of the step's elementwise passes (gradient sums, penalty gradient,
-# Adam): the five arrays of a chunk (params, gradient, two moments, workspace) fit in L2.
-CHUNK = 1 << 16
+# Adam): the five arrays of a chunk (params, gradient, two moments, workspace, 5 MB)
+# stay in L2/L3 between passes. Not smaller: with two threads every ufunc call is a GIL
+# handoff, and 64k-element chunks made MLP steps 9% slower (docs/engine.md).
+CHUNK = 1 << 18
 
 
 class Diverged(RuntimeError):
