@@ -61,6 +61,25 @@ def test_conv_gradients(ksize, act):
     check_layer(layer, params, np.random.default_rng(0).normal(size=IMG))
 
 
+@pytest.mark.parametrize("ksize", [3, [3, 1], 5])
+def test_conv_input_gradient_per_kernel_offset(monkeypatch, ksize):
+    """Big col2im columns go through one product per kernel offset: gradients right
+    (float64), and in float32 bit for bit those of the one-product form."""
+    from pipeline.engine import conv
+    monkeypatch.setattr(conv, "TAP_PRODUCTS_ABOVE", 0)
+    layer, params = make("conv", {"ksize": ksize, "chn": 4, "actfunc": "relu"}, (3, 6, 6))
+    check_layer(layer, params, np.random.default_rng(0).normal(size=IMG))
+    rng = np.random.default_rng(2)
+    k = rng.normal(size=(8, 6, 3, 3)).astype(np.float32)
+    dz = rng.normal(size=(8, 5, 20, 20)).astype(np.float32)
+    out = {}
+    for above in (0, 1 << 40):
+        monkeypatch.setattr(conv, "TAP_PRODUCTS_ABOVE", above)
+        layer = conv.Conv({"ksize": (3, 3), "chn": 8, "actfunc": "none"}, (6, 20, 20))
+        out[above] = layer._input_gradient(k, dz).copy()
+    assert np.array_equal(out[0], out[1 << 40])
+
+
 def test_conv_matches_direct_cross_correlation():
     layer, params = make("conv", {"ksize": 3, "chn": 2, "actfunc": "none"}, (3, 5, 5))
     x = np.random.default_rng(0).normal(size=(3, 2, 5, 5))
