@@ -147,3 +147,43 @@ def test_a_96x96_cnn_run_stays_under_its_memory_bound(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rss = int(proc.stdout.split("MAXRSS_MB")[1].split()[0])
     assert rss < 300, rss
+
+
+@pytest.mark.parametrize("protocol,l1,l2", [("corrected", 0.0, 0.0), ("corrected", 0.001, 0.01),
+                                            ("reference", 0.001, 0.01)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_weights_updated_during_the_backward_pass_are_bit_identical(monkeypatch, protocol, l1,
+                                                                   l2, threads):
+    """The split first layer's weights take their Adam step block by block during the
+    backward pass (dense.gradient_rows): parameters, moments and costs as when every
+    update waits for the whole backward pass."""
+    from pipeline.engine.protocol import resolve
+    from pipeline.train import trainer as tr_module
+    from toydata import toy_images
+
+    x, y = toy_images(60)
+    y = y.reshape(-1, 1)
+    results = []
+    for fused in (True, False):
+        net = Network([300, 10], x.shape[1:], [5])      # 129,600 weights: split
+        net.init_params(np.random.default_rng(0), "fan_in_uniform")
+        tr = tr_module.Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x,
+                               threads=threads)
+        blocks, spans = tr._block_updates(), []
+        assert blocks is not None and blocks[1] == net.slices["L0.w"]
+        if fused:
+            original = tr._finish_span
+            monkeypatch.setattr(tr, "_finish_span",
+                                lambda a, b, u: (spans.append((a, b)), original(a, b, u)))
+        else:
+            monkeypatch.setattr(tr, "_block_updates", lambda: None)
+        costs = [tr.step(x[i:i + 10], y[i:i + 10], np.random.default_rng(i))[0]
+                 for i in range(0, 60, 10)]
+        tr.close()
+        results.append((net.flat.copy(), tr.opt.u.copy(), tr.opt.w.copy(), costs))
+        if fused:   # every weight of the big layer updated by a block, once a step
+            ws = blocks[1]
+            inside = [b - a for a, b in spans if ws.start <= a < b <= ws.stop]
+            assert sum(inside) == 6 * 129_600 and len(inside) >= 6 * 2
+    for a, b in zip(*results):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
