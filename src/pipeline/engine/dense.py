@@ -8,13 +8,6 @@ return [fn(s) for s in contiguous slices covering range(n)], in order, and may r
 calls on other threads (engine.shards.ShardedNetwork.map_slices does); each call reads
 and writes its own block of w, and the forward adds the partial products in slice order.
 
-`gradient_rows`, when a trainer sets it, is called as gradient_rows(rows) right after
-each block of rows of the weight gradient is written (on the thread that wrote it), so
-the optimizer can update those weights while their gradient is in cache instead of
-reading it back from memory (pipeline.train.trainer). The blocks are row slices of the
-same product (same values); the input gradient is computed before, from the weights as
-they were.
-
 The forward product is np.dot, not `@`: NumPy's matmul keeps the GIL while it computes
 a product of at most 500 elements (the MLP's (10, 30) output), however long its sums,
 so the other thread's half waited for it; np.dot makes the same BLAS call (same values)
@@ -26,14 +19,12 @@ from . import activations
 from .layer import Layer
 
 SPLIT_ABOVE = 1 << 16     # weights; smaller matrices are not worth a thread handoff
-GRADIENT_BLOCK = 1 << 16  # weight-gradient elements per block handed to `gradient_rows`
 
 
 class Dense(Layer):
     def __init__(self, options, in_shape, need_dx=True, map_slices=None):
         super().__init__(options, in_shape, need_dx)
         self.map_slices = map_slices
-        self.gradient_rows = None
         n_in = int(np.prod(in_shape))
         width = options["width"]
         self.act = options["actfunc"]
@@ -65,28 +56,17 @@ class Dense(Layer):
     def backward(self, dout, cache, params, grads):
         x, y, image_shape = cache
         dz = activations.backward(self.act, y, dout)
-        dx = None
-        if self.need_dx:        # first: gradient_rows may update the weights
-            dx = dz @ params["w"].T
-            if image_shape is not None:
-                c, n, h, w = image_shape
-                dx = dx.reshape(n, c, h, w).transpose(1, 0, 2, 3)
         gw = grads["w"]
-        hook = self.gradient_rows
-
-        def weight_gradient(rows):
-            if hook is None:
-                np.matmul(x[:, rows].T, dz, out=gw[rows])
-                return
-            step = max(1, GRADIENT_BLOCK // gw.shape[1])
-            for a in range(rows.start, rows.stop, step):
-                block = slice(a, min(a + step, rows.stop))
-                np.matmul(x[:, block].T, dz, out=gw[block])
-                hook(block)
         split = self._split(gw)
         if split is None:
-            weight_gradient(slice(0, gw.shape[0]))
+            np.matmul(x.T, dz, out=gw)
         else:
-            split(weight_gradient, gw.shape[0], 0)
+            split(lambda rows: np.matmul(x[:, rows].T, dz, out=gw[rows]), gw.shape[0], 0)
         np.sum(dz, axis=0, out=grads["b"])
+        if not self.need_dx:
+            return None
+        dx = dz @ params["w"].T
+        if image_shape is not None:
+            c, n, h, w = image_shape
+            dx = dx.reshape(n, c, h, w).transpose(1, 0, 2, 3)
         return dx

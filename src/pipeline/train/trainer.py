@@ -6,10 +6,6 @@ parallel pass over slices of the flat buffers that adds the shards' gradients, t
 L1/L2 sums, (corrected) adds the penalty gradient and applies Adam. Adam runs over
 weights, biases and (corrected) batch-norm scale/shift; in the reference protocol the
 scale/shift take plain SGD steps and L1/L2 are a decoupled decay after Adam.
-
-Unsharded networks with a split full layer (the MLP) take the L1/L2 sums first, and that
-layer's weights their update block by block inside the backward pass, while each block's
-gradient is still in cache; the same arithmetic on the same values (docs/engine.md).
 """
 from __future__ import annotations
 
@@ -18,7 +14,6 @@ import time
 
 import numpy as np
 
-from pipeline.engine.dense import Dense
 from pipeline.engine.losses import head_slices, softmax_cross_entropy
 from pipeline.engine.optim import Adam, sgd_step
 from pipeline.engine.regularizers import add_penalty_gradient, penalty_terms
@@ -144,60 +139,24 @@ class Trainer:
         if c.start < self.n_adam:
             update(slice(c.start, min(c.stop, self.n_adam)))
 
-    def _finish_span(self, start, stop, update):
-        """_finish_chunk over flat[start:stop], chunk by chunk (same values: nothing
-        crosses elements)."""
-        for a in range(start, stop, CHUNK):
-            self._finish_chunk(slice(a, min(a + CHUNK, stop)), update)
-
-    def _block_updates(self):
-        """(layer, its weights' flat slice) of the first split full layer, whose weights
-        the optimizer updates block by block during the backward pass, while each
-        block's gradient is in cache (engine.dense `gradient_rows`): the MLP's first
-        layer, 10% of its step. Only unsharded: shards' gradients must be added first."""
-        if self.sharded.shards != 1:
-            return None
-        for i, layer in enumerate(self.net.layers):
-            if isinstance(layer, Dense) and layer.map_slices is not None \
-                    and layer._split(self.net.params[i]["w"]) is not None:
-                return layer, self.net.slices[f"L{i}.w"]
-        return None
-
     def step(self, xb, yb, rng):
         net, sharded = self.net, self.sharded
         logits = sharded.forward(xb, rng)
         data_loss, dlogits, correct = softmax_cross_entropy(logits, yb, net.head_sizes)
+        sharded.backward(dlogits, reduce=False)
         decay = {} if self.q["decay"] == "loss_gradient" else \
             {"n_weights": net.n_weights, "l1": self.l1, "l2": self.l2}
         update = self.opt.updater(net.flat[:self.n_adam], net.grad[:self.n_adam], **decay)
-        blocks = self._block_updates()
-        if blocks is None:
-            sharded.backward(dlogits, reduce=False)
 
-            def finish(sl):
-                # One pass of threads does it all: each slice's penalty sums are taken
-                # before that slice's update, and slices are disjoint.
-                sums = self._penalty_sums(sl)
-                self._finish_span(sl.start, sl.stop, update)
-                return sums
-            parts = sharded.map_slices(finish, net.flat.size)
-        else:
-            # The penalty sums first (over the same slices): the big layer's weights are
-            # updated during its backward pass, block by block, the rest after it.
-            parts = sharded.map_slices(self._penalty_sums, net.flat.size)
-            layer, ws = blocks
-            width = layer.out_shape[0]
-            layer.gradient_rows = lambda rows: self._finish_span(
-                ws.start + rows.start * width, ws.start + rows.stop * width, update)
-            try:
-                sharded.backward(dlogits, reduce=False)
-            finally:
-                layer.gradient_rows = None
-
-            def finish_rest(sl):
-                self._finish_span(sl.start, min(sl.stop, ws.start), update)
-                self._finish_span(max(sl.start, ws.stop), sl.stop, update)
-            sharded.map_slices(finish_rest, net.flat.size)
+        def finish(sl):
+            # One pass of threads does it all: each slice's penalty sums are taken before
+            # that slice's update, and slices are disjoint. Elementwise work goes chunk
+            # by chunk (same values: nothing crosses elements).
+            sums = self._penalty_sums(sl)
+            for a in range(sl.start, sl.stop, CHUNK):
+                self._finish_chunk(slice(a, min(a + CHUNK, sl.stop)), update)
+            return sums
+        parts = sharded.map_slices(finish, net.flat.size)
         sq, ab = sum(p[0] for p in parts), sum(p[1] for p in parts)
         scaled = self.l2 * sq + self.l1 * ab
         cost = data_loss + (scaled if self.q["penalty_cost"] == "scaled" else sq + ab)
