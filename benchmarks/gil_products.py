@@ -21,9 +21,12 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 import numpy as np  # noqa: E402
 
 CASES = {   # name: (left shape, right shape, right transposed)
-    "MLP first layer forward, one slice: (10, 13824) x (13824, 30)": ((10, 13824), (13824, 30), False),
-    "cnn1 first conv kernel gradient, one shard: (6, 46080) x (46080, 28)": ((6, 46080), (28, 46080), True),
-    "cnn1 full layer forward, one shard: (5, 1536) x (1536, 5)": ((5, 1536), (1536, 5), False),
+    "MLP first layer forward, one slice: (10, 13824) x (13824, 30)":
+        ((10, 13824), (13824, 30), False),
+    "cnn1 first conv kernel gradient, one shard: (6, 46080) x (46080, 28)":
+        ((6, 46080), (28, 46080), True),
+    "cnn1 full layer forward, one shard: (5, 1536) x (1536, 5)":
+        ((5, 1536), (1536, 5), False),
 }
 
 
@@ -51,7 +54,8 @@ def main():
     rng = np.random.default_rng(0)
     pool = ThreadPoolExecutor(1)
     print(f"load {os.getloadavg()[0]:.2f}")
-    print("| product | `@` ms | `@` 2 threads / 1 | np.dot ms | np.dot 2 threads / 1 | same values |")
+    print("| product | `@` ms | `@` 2 threads / 1 | np.dot ms | np.dot 2 threads / 1 "
+          "| same values |")
     print("|---|---|---|---|---|---|")
     for name, (sa, sb, transposed) in CASES.items():
         a = rng.standard_normal(sa).astype(np.float32)
