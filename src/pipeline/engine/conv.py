@@ -27,9 +27,8 @@ from .layer import Layer
 
 
 # Bytes of col2im columns above which the input gradient takes one product per kernel
-# offset (a buffer that stays in cache) instead of one product for all: cnn1's second
-# convolution (2.7 MB of columns per shard) 0.76 -> 0.56 ms, its third (1.5 MB) slower
-# that way (0.29 -> 0.40 ms); about this machine's 2 MB of L2 per core.
+# offset (into a buffer that stays in cache) instead of one product for all: about this
+# machine's 2 MB of L2 per core (the timings: docs/engine.md, "Measured timings").
 TAP_PRODUCTS_ABOVE = 1 << 21
 
 
@@ -133,7 +132,7 @@ class Conv(Layer):
         o = y.shape[0]
         dz = activations.backward(self.act, y, dout).reshape(o, -1)
         # cols @ dz.T, transposed: the same sums in the same order (same values) as
-        # dz @ cols.T, 1.2-1.6x faster for these shapes (docs/engine.md). np.dot, not `@`:
+        # dz @ cols.T, and faster for these shapes (docs/engine.md). np.dot, not `@`:
         # matmul keeps the GIL for outputs of at most 500 elements (the first
         # convolution's 28 x 6), and this is a step's longest product (engine.dense).
         gkb = np.dot(buf["cols"], dz.T).T
