@@ -80,15 +80,20 @@ class Conv(Layer):
 
     def _backward_buffers(self, n, dtype):
         """The input gradient's work arrays for batches of n (a workspace, made at the
-        first backward of that size)."""
+        first backward of that size); with "tap", a buffer for one kernel offset's
+        columns, when all of them would be more than TAP_PRODUCTS_ABOVE bytes."""
         def make():
             c, h, w = self.in_shape
             kh, kw = self.k
             hp, wp = h + kh - 1, w + kw - 1
-            return {
+            length = n * hp * wp
+            buffers = {
                 "dzp": np.zeros((self.out_shape[0], n, hp, wp), dtype),  # only [:h, :w] written
-                "dxflat": np.empty((c, n * hp * wp + (kh - 1) * wp + kw - 1), dtype),
+                "dxflat": np.empty((c, length + (kh - 1) * wp + kw - 1), dtype),
             }
+            if c * kh * kw * length * np.dtype(dtype).itemsize > TAP_PRODUCTS_ABOVE:
+                buffers["tap"] = np.empty((c, length), dtype)
+            return buffers
         return self.workspace(("backward", n, np.dtype(dtype).str), make)
 
     def _products(self, x, kernel, bias, train):
@@ -163,12 +168,12 @@ class Conv(Layer):
         length = n * hp * wp
         taps = kh * kw
         d2 = dzp.reshape(o, -1)
-        if c * taps * length * dz.itemsize > TAP_PRODUCTS_ABOVE:
+        tap = back.get("tap")
+        if tap is not None:
             # The columns would not stay in cache between the product and the adds: one
             # product per kernel offset into a cache-sized buffer instead. Each column
             # element is the same sum over the output channels (same values).
             kt = np.ascontiguousarray(k.reshape(o, c, taps).transpose(2, 1, 0))
-            tap = back.setdefault("tap", np.empty((c, length), dz.dtype))
 
             def column(t):
                 return np.dot(kt[t], d2, out=tap)
