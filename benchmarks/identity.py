@@ -40,28 +40,20 @@ def configurations():
 
 
 def save(out, data, images):
+    from flowers_trainer import flowers_trainer     # the pipeline of PYTHONPATH
     from pipeline.data.cache import load_cache
-    from pipeline.engine.nets import NAMED_NETS
-    from pipeline.engine.network import Network
-    from pipeline.engine.protocol import resolve
-    from pipeline.train.streams import make_streams
-    from pipeline.train.trainer import Trainer
 
     os.makedirs(out, exist_ok=True)
     cache = load_cache(data)
-    x, y = cache["x"][:images], cache["y"][:images]
     for name, protocol, l1, l2, shards, threads in configurations():
-        net = Network(NAMED_NETS[name], x.shape[1:], cache.head_sizes)
-        streams = make_streams(0, "separate_streams")
-        net.init_params(streams["init"], "fan_in_uniform")
-        tr = Trainer(net, resolve(protocol), l1=l1, l2=l2, train_images=x, threads=threads,
-                     shards=shards)
+        tr, x, y, streams = flowers_trainer(cache, name, threads, shards, protocol, l1, l2,
+                                            images=images)
         with np.errstate(over="ignore", invalid="ignore"):
             record = tr.epoch(x, y, np.arange(len(x)), streams, 1)
         logits = tr.predict_logits(x[:60])
         tr.close()
         file = f"{name}_{protocol}_{l1}_{shards}_{threads}.npz"
-        np.savez(os.path.join(out, file), flat=net.flat, u=tr.opt.u, w=tr.opt.w,
+        np.savez(os.path.join(out, file), flat=tr.net.flat, u=tr.opt.u, w=tr.opt.w,
                  cost=np.array([record["cost"]]), logits=logits)
         print(file, flush=True)
 

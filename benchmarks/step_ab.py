@@ -19,12 +19,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from pipeline.data.cache import load_cache  # noqa: E402
+from flowers_trainer import flowers_trainer, minibatches  # noqa: E402
 from pipeline.engine.nets import NAMED_NETS  # noqa: E402
-from pipeline.engine.network import Network  # noqa: E402
-from pipeline.engine.protocol import resolve  # noqa: E402
-from pipeline.train.streams import make_streams  # noqa: E402
-from pipeline.train.trainer import Trainer  # noqa: E402
 
 
 def setting(text):
@@ -48,25 +44,18 @@ def main():
     ap.add_argument("--data", default="/tmp/speed/flowers.npz",
                     help="a 96x96 cache (regstudy prepare flowers DIR --size 96 --out ...)")
     args = ap.parse_args()
-    c = load_cache(args.data)
-    x, y = c["x"][:3450], c["y"][:3450]
-    net = Network(NAMED_NETS[args.net], x.shape[1:], c.head_sizes)
-    streams = make_streams(0, "separate_streams")
-    net.init_params(streams["init"], "he")
-    tr = Trainer(net, resolve("corrected"), l1=args.l1, l2=args.l2, train_images=x,
-                 threads=args.threads, shards=1 if args.threads == 1 else None)
-    order = np.random.default_rng(0).permutation(len(x))
+    tr, x, y, streams = flowers_trainer(args.data, args.net, args.threads,
+                                        shards=1 if args.threads == 1 else None,
+                                        l1=args.l1, l2=args.l2, init="he")
+    batches = minibatches(len(x))
     times = {"a": [], "b": []}
     load = os.getloadavg()[0]
-    k = 0
     with np.errstate(over="ignore", invalid="ignore"):
         for p in range(args.pairs + 5):                 # 5 pairs of warm-up
             for side in ("ab" if p % 2 == 0 else "ba"):
                 module, name, value = getattr(args, side)
                 setattr(module, name, value)
-                i = (k * 10) % (len(x) - 10)
-                k += 1
-                idx = order[i:i + 10]
+                idx = next(batches)
                 t = time.perf_counter()
                 tr.step(x[idx], y[idx], streams["layers"])
                 if p >= 5:

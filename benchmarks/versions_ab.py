@@ -15,47 +15,39 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-import numpy as np
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"     # as regstudy train: the engine's threads over 1-thread BLAS
 
-CHILD = r"""
-import os, sys, time
-for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[v] = "1"
-import numpy as np
-from pipeline.data.cache import load_cache
-from pipeline.engine.nets import NAMED_NETS
-from pipeline.engine.network import Network
-from pipeline.engine.protocol import resolve
-from pipeline.train.streams import make_streams
-from pipeline.train.trainer import Trainer
-data, name, threads, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-c = load_cache(data)
-x, y = c["x"][:3450], c["y"][:3450]
-net = Network(NAMED_NETS[name], x.shape[1:], c.head_sizes)
-streams = make_streams(0, "separate_streams")
-net.init_params(streams["init"], "fan_in_uniform")
-tr = Trainer(net, resolve("corrected"), train_images=x, threads=threads)
-order = np.random.default_rng(0).permutation(len(x))
-times = []
-with np.errstate(over="ignore", invalid="ignore"):
-    for k in range(steps + 10):                      # 10 steps of warm-up
-        i = (k * 10) % (len(x) - 10)
-        idx = order[i:i + 10]
-        t = time.perf_counter()
-        tr.step(x[idx], y[idx], streams["layers"])
-        times.append(time.perf_counter() - t)
-tr.close()
-print(np.median(times[10:]))
-"""
+import numpy as np  # noqa: E402
+
+
+def child(args):
+    """Runs in the measured version's process: the median seconds of `steps` steps
+    (after 10 of warm-up), printed."""
+    from flowers_trainer import flowers_trainer, minibatches     # pipeline of PYTHONPATH
+    tr, x, y, streams = flowers_trainer(args.data, args.net, args.threads)
+    batches = minibatches(len(x))
+    times = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(args.steps + 10):
+            idx = next(batches)
+            t = time.perf_counter()
+            tr.step(x[idx], y[idx], streams["layers"])
+            times.append(time.perf_counter() - t)
+    tr.close()
+    print(np.median(times[10:]))
 
 
 def step_seconds(src, args):
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    """This script's --child run with `src` first on the path."""
     cmd = ["taskset", "-c", args.cpus] if args.cpus else []
-    cmd += [sys.executable, "-c", CHILD, args.data, args.net, str(args.threads), str(args.steps)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    cmd += [sys.executable, __file__, "--child", "--base", "-", "--net", args.net,
+            "--threads", str(args.threads), "--steps", str(args.steps), "--data", args.data]
+    out = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(src)},
+                         capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
 
@@ -70,7 +62,10 @@ def main():
     ap.add_argument("--cpus", default="", help="taskset CPU list for both, e.g. 0")
     ap.add_argument("--data", default="/tmp/speed/flowers.npz",
                     help="a 96x96 cache (regstudy prepare flowers DIR --size 96 --out ...)")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        return child(args)
     here = Path(__file__).resolve().parents[1] / "src"
     load = os.getloadavg()[0]
     base, new = [], []
