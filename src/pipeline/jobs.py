@@ -11,6 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+# The line run_child ends a training job's log with (pipeline.study.compute reads it).
+USAGE_PREFIX = "resource use: "
+
 THREAD_VARS = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -84,6 +87,7 @@ def run_child(call, command, log, detail="", rule=None, mem_mb=None, record=None
         target=_child, args=(call, log, rule, mem_mb, record), daemon=False)
     child.start()
     child.join()
+    _log_usage(log)
     rc = child.exitcode
     if rc == 0:
         return
@@ -102,6 +106,24 @@ def run_child(call, command, log, detail="", rule=None, mem_mb=None, record=None
     print(f"{command} failed with exit code {rc}{message} (log: {log})",
           file=sys.stderr, flush=True)
     raise SystemExit(rc)
+
+
+def _log_usage(log):
+    """Append the job's CPU seconds (this process and the training child) and the
+    child's peak memory to the log, from the kernel's accounting (getrusage). Snakemake's
+    benchmark samples the job's processes, every 0.5 s for 15 s and then every 30 s, and
+    keeps the last sample's CPU time: up to 30 s of a job's CPU are missing from it."""
+    import json
+    import resource
+
+    own, child = (resource.getrusage(who)
+                  for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    cpu = own.ru_utime + own.ru_stime + child.ru_utime + child.ru_stime
+    rss_unit = 1 if sys.platform == "darwin" else 1024          # ru_maxrss: bytes or KiB
+    usage = {"cpu_seconds": round(cpu, 3),
+             "child_max_rss_mb": round(child.ru_maxrss * rss_unit / 2 ** 20, 1)}
+    with open(log, "a") as fh:
+        fh.write(USAGE_PREFIX + json.dumps(usage) + "\n")
 
 
 def _child(call, log, rule, mem_mb, record):

@@ -4,6 +4,10 @@ seconds, peak resident memory) and split by each run's own clocks (metrics.json:
 and evaluation seconds, the test included) into training, evaluation and the rest
 (start-up, imports, loading the cache, writing the run folder).
 
+CPU seconds come from the job's log where it ends with the kernel's count
+(pipeline.jobs.USAGE_PREFIX): the benchmark's are sampled, and miss up to 30 s at the
+end of a job (a one-thread job alone then shows 55-85% CPU where it used 99%).
+
 A resumed run's clocks count every attempt while its benchmark file holds the last job
 only: such a run (its clocks longer than its job) counts in the totals but not in the
 split, and is counted apart.
@@ -15,6 +19,8 @@ import json
 import statistics
 from pathlib import Path
 
+from pipeline.jobs import USAGE_PREFIX
+
 FIELDS = ("s", "cpu_time", "max_rss")
 
 
@@ -24,6 +30,24 @@ def benchmark_path(metrics_path):
     results = run.parents[3]
     return results / "benchmarks" / "train" / run.parent.parent.name / run.parent.name / \
         f"{run.name}.tsv"
+
+
+def log_path(metrics_path):
+    """results/runs/P/E/seedS/metrics.json -> results/logs/train/P/E/seedS.log"""
+    run = Path(metrics_path).parent
+    return run.parents[3] / "logs" / "train" / run.parent.parent.name / run.parent.name / \
+        f"{run.name}.log"
+
+
+def read_usage(path):
+    """The last resource-use line of a job's log as a dict ({cpu_seconds,
+    child_max_rss_mb}; a resumed run's log has one per attempt), or None."""
+    try:
+        lines = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    found = [line for line in lines if line.startswith(USAGE_PREFIX)]
+    return json.loads(found[-1][len(USAGE_PREFIX):]) if found else None
 
 
 def read_benchmark(path):
@@ -52,8 +76,11 @@ def job_rows(metrics_paths):
         bench = read_benchmark(b)
         if bench["s"] is None:
             continue
+        usage = read_usage(log_path(p))
         rows.append({"experiment": m["experiment"], "protocol": m["protocol"],
-                     "seed": int(m["seed"]), "job_s": bench["s"], "cpu_s": bench["cpu_time"],
+                     "seed": int(m["seed"]), "job_s": bench["s"],
+                     "cpu_s": usage["cpu_seconds"] if usage else bench["cpu_time"],
+                     "cpu_counted": usage is not None,
                      "max_rss_mb": bench["max_rss"],
                      "train_s": float(m.get("train_seconds") or 0.0),
                      "eval_s": float(m.get("eval_seconds") or 0.0)})
@@ -83,6 +110,7 @@ def _group(rows):
                                                   for r in fit) if fit else None,
         "cpu_share": (sum(r["cpu_s"] for r in cpu) / sum(r["job_s"] for r in cpu))
         if cpu else None,
+        "cpu_sampled": sum(not r["cpu_counted"] for r in cpu),
         "peak_mb": peak["max_rss_mb"] if peak else None,
         "peak_run": f"{peak['protocol']}/{peak['experiment']}/seed{peak['seed']}"
         if peak else None,
@@ -112,6 +140,8 @@ def line(summary):
     t = summary["total"]
     whole = t["split_seconds"]
     cpu = "" if t["cpu_share"] is None else f", CPU {100 * t['cpu_share']:.0f}% of wall"
+    if t["cpu_share"] is not None and t["cpu_sampled"]:
+        cpu += f" ({t['cpu_sampled']} jobs' CPU sampled by Snakemake: an undercount)"
     return (f"- compute: {t['jobs']} training jobs, {t['job_seconds']:,.0f} job-seconds "
             f"(training {_pct(t['train_seconds'], whole)}, evaluation "
             f"{_pct(t['eval_seconds'], whole)}, the rest {_pct(t['other_seconds'], whole)}"

@@ -190,8 +190,10 @@ def write_description(manifests, metrics, out_json, out_md):
           "(results/runs/), not from a configuration.", "", *lines(d), ""]
     if d["compute"]:
         md += ["## Compute", "",
-               "Each training job's wall seconds, CPU seconds and peak memory (its "
-               "benchmark file in results/benchmarks/train/), split by the run's own clocks "
+               "Each training job's wall seconds and peak memory (its benchmark file in "
+               "results/benchmarks/train/) and CPU seconds (the kernel's count at the end "
+               "of its log; the benchmark file's, sampled, for older jobs), split by the "
+               "run's own clocks "
                "into training, evaluation (validation curves and the test) and the rest "
                "(start-up, loading, writing).", "", *compute.table(d["compute"]), ""]
     write_text(out_md, "\n".join(md))
