@@ -24,19 +24,21 @@ from pipeline.jobs import USAGE_PREFIX
 FIELDS = ("s", "cpu_time", "max_rss")
 
 
-def benchmark_path(metrics_path):
-    """results/runs/P/E/seedS/metrics.json -> results/benchmarks/train/P/E/seedS.tsv"""
+def _job_file(metrics_path, folder, suffix):
+    """results/runs/P/E/seedS/metrics.json -> results/FOLDER/train/P/E/seedS.SUFFIX"""
     run = Path(metrics_path).parent
-    results = run.parents[3]
-    return results / "benchmarks" / "train" / run.parent.parent.name / run.parent.name / \
-        f"{run.name}.tsv"
+    return run.parents[3] / folder / "train" / run.parent.parent.name / run.parent.name / \
+        f"{run.name}.{suffix}"
+
+
+def benchmark_path(metrics_path):
+    """The run's job benchmark file: results/benchmarks/train/P/E/seedS.tsv"""
+    return _job_file(metrics_path, "benchmarks", "tsv")
 
 
 def log_path(metrics_path):
-    """results/runs/P/E/seedS/metrics.json -> results/logs/train/P/E/seedS.log"""
-    run = Path(metrics_path).parent
-    return run.parents[3] / "logs" / "train" / run.parent.parent.name / run.parent.name / \
-        f"{run.name}.log"
+    """The run's job log: results/logs/train/P/E/seedS.log"""
+    return _job_file(metrics_path, "logs", "log")
 
 
 def read_usage(path):
