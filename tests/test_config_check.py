@@ -42,6 +42,25 @@ def test_default_configs_are_valid(config):
     assert cc.config_problems(study, schema=SCHEMA) == []
 
 
+def test_command_line_seeds_become_integers(config):
+    # `snakemake --config seeds=[4,5]` hands the list's items over as strings
+    config["seeds"] = ["4", "5"]
+    assert problems(config) == [] and config["seeds"] == [4, 5]
+    config["seeds"] = ["4", "x"]
+    assert one(config) == "seeds[1]: 'x' is not of type 'integer'"
+
+
+def test_sharp_overlay_runs_both_decay_forms(config):
+    from snakemake.utils import update_config
+
+    for overlay in ("config/study.yaml", "config/sharp.yaml"):
+        update_config(config, cc.load_yaml_strict(ROOT / overlay))
+    assert problems(config) == []
+    chosen = ex.selected_experiments(config)
+    decays = {config["experiments"][n]["quirks"]["decay"] for n in chosen if n.startswith("flowers_mlp_l")}
+    assert decays == {"after_adam", "loss_gradient"} and len(chosen) == 13
+
+
 def test_seeds10_is_the_flowers_matrix_over_ten_seeds(config):
     from snakemake.utils import update_config
 

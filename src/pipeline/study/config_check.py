@@ -20,6 +20,7 @@ imported, so the Snakefile can use this cheaply.
 from __future__ import annotations
 
 import os
+import re
 
 import yaml
 
@@ -121,10 +122,14 @@ def _load_schema(schema):
     return schema
 
 
+_INT = re.compile(r"[+-]?\d+")
+
+
 def schema_problems(config, schema, fill_defaults=False):
     """The JSON schema's verdict, each error at the key path it concerns. With
     `fill_defaults`, missing keys that the schema gives a default get it (as
-    snakemake.utils.validate does)."""
+    snakemake.utils.validate does), and whole-number strings in integer lists become
+    integers (the command line's `--config` gives list items as strings)."""
     import jsonschema
     from jsonschema import validators
 
@@ -139,7 +144,16 @@ def schema_problems(config, schema, fill_defaults=False):
                         instance.setdefault(name, sub["default"])
             yield from check_properties(validator, props, instance, sch)
 
-        base = validators.extend(base, {"properties": properties})
+        check_items = base.VALIDATORS["items"]
+
+        def items(validator, item_schema, instance, sch):
+            # `snakemake --config seeds=[1,2]` gives the list's items as strings.
+            if isinstance(instance, list) and item_schema.get("type") == "integer":
+                instance[:] = [int(v) if isinstance(v, str) and _INT.fullmatch(v) else v
+                               for v in instance]
+            yield from check_items(validator, item_schema, instance, sch)
+
+        base = validators.extend(base, {"properties": properties, "items": items})
     out = []
     errors = base(_load_schema(schema)).iter_errors(config)
     for err in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
