@@ -24,10 +24,10 @@ paired t interval, and how many paired seeds a +-1-point interval needs at that 
 ends, so an interrupted call loses only the runs in progress and a rerun with other
 engine settings only trains what changed.
 """
-import os
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"
+from pipeline.threads import limit_blas  # noqa: E402
+
+limit_blas(1)
 
 import argparse  # noqa: E402
 import json  # noqa: E402

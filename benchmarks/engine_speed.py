@@ -26,8 +26,9 @@ import sys
 
 # The engine runs its own threads (--threads: shards / slices, engine.shards) over
 # one-thread BLAS, as `regstudy train` does; fixed before NumPy loads.
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"
+from pipeline.threads import limit_blas  # noqa: E402
+
+limit_blas(1)
 
 import json  # noqa: E402
 import statistics  # noqa: E402

@@ -18,10 +18,12 @@ import argparse
 import os
 import sys
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"     # as regstudy train: the engine's threads over 1-thread BLAS
+import numpy as np
+from threadpoolctl import threadpool_limits
 
-import numpy as np  # noqa: E402
+# As regstudy train: the engine's threads over 1-thread BLAS. threadpoolctl directly, not
+# pipeline.threads: this script also runs other versions' src/ (PYTHONPATH).
+threadpool_limits(1)
 
 NETS = ("mlp", "cnn1", "cnn2", "cnn3", "cnn4")
 SETTINGS = (("corrected", 0.0, 0.0), ("corrected", 0.01, 0.01), ("reference", 0.01, 0.01))

@@ -8,10 +8,10 @@ loss, thread handoffs, the optimizer pass, waiting for the slower shard).
     taskset -c 0 python benchmarks/layer_profile.py cnn1 --threads 1   # as a study's job
 """
 import argparse
-import os
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"     # as regstudy train: the engine's threads over 1-thread BLAS
+from pipeline.threads import limit_blas  # noqa: E402
+
+limit_blas(1)  # as regstudy train: the engine's threads over 1-thread BLAS
 
 import threading  # noqa: E402
 import time  # noqa: E402

@@ -22,10 +22,10 @@ sample of training images (the first --sample images of the seed's training spli
 Rule names are the `init` option's values (`regstudy train --help`); fan_in_uniform is
 PyTorch's default for Linear and Conv2d. One thread.
 """
-import os
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"
+from pipeline.threads import limit_blas  # noqa: E402
+
+limit_blas(1)
 
 import argparse  # noqa: E402
 

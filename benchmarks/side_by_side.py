@@ -15,8 +15,9 @@ as a one-thread workflow job). Needs PyTorch and at least 2 cores.
 """
 import os
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"
+from pipeline.threads import limit_blas  # noqa: E402
+
+limit_blas(1)
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402

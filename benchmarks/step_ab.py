@@ -12,8 +12,9 @@ import argparse
 import importlib
 import os
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"     # as regstudy train: the engine's threads over 1-thread BLAS
+from pipeline.threads import limit_blas  # noqa: E402
+
+limit_blas(1)  # as regstudy train: the engine's threads over 1-thread BLAS
 
 import time  # noqa: E402
 

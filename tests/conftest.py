@@ -4,7 +4,8 @@ from pathlib import Path
 
 # One BLAS thread for the tests and the processes they start: results do not depend on
 # it, and on a loaded 2-core machine spinning BLAS threads make runs many times slower.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from pipeline.threads import limit_blas  # noqa: E402
+
+limit_blas(1)
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 COMMANDS = [
@@ -35,9 +34,8 @@ def build_parser():
 
 
 def _pin_threads(argv):
-    """BLAS thread counts must reach the library before NumPy loads it: one thread for
-    `train` (its --threads are the engine's own, see pipeline.engine.shards), --threads N
-    for the other commands that take it."""
+    """One BLAS thread for `train` (its --threads are the engine's own, see
+    pipeline.engine.shards), --threads N for the other commands that take it."""
     if argv[:1] == ["train"]:
         threads = 1
     else:
@@ -45,8 +43,9 @@ def _pin_threads(argv):
         pre.add_argument("--threads", type=int, default=None)
         threads = pre.parse_known_args(argv)[0].threads
     if threads:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(threads)
+        from pipeline.threads import limit_blas
+
+        limit_blas(threads)
 
 
 def main(argv=None, on_fault=None):

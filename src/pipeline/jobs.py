@@ -1,9 +1,7 @@
-"""What the workflow's job scripts share: BLAS threads pinned to the job's `threads`,
-output sent to the job's log, a command run in this process (`run_cli`) and training run
-in a child process (`run_child`) whose death by the memory limit this one reports.
-
-`pin_threads` must run before numpy is imported in the job's process: the workflow
-scripts call it first.
+"""What the workflow's job scripts share: output sent to the job's log, a command run in
+this process (`run_cli`) and training run in a child process (`run_child`) whose death
+by the memory limit this one reports. The scripts set the job's BLAS threads first
+(pipeline.threads.limit_blas).
 """
 from __future__ import annotations
 
@@ -13,24 +11,6 @@ from pathlib import Path
 
 # The line run_child ends a training job's log with (pipeline.study.compute reads it).
 USAGE_PREFIX = "resource use: "
-
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
-
-def pin_threads(threads):
-    """Set the thread variables in this process; refuse if numpy is already loaded."""
-    if "numpy" in sys.modules:
-        raise RuntimeError("pin_threads() must run before numpy is imported")
-    for var in THREAD_VARS:
-        os.environ[var] = str(int(threads))
-
 
 def _fault_env(rule, mem_mb, record=None):
     """Where a fault's message finds the setting to raise and leaves its record."""
@@ -44,11 +24,12 @@ def _fault_env(rule, mem_mb, record=None):
 
 def run_cli(args, log, threads, rule=None, mem_mb=None):
     """Run `regstudy ARGS` in this process with its output appended to `log`; exit with
-    its code if it fails. Call pin_threads(threads) first. `rule` and `mem_mb` (the job's
+    its code if it fails; BLAS runs `threads` threads. `rule` and `mem_mb` (the job's
     resources) let an out-of-memory message name the setting to raise."""
-    if os.environ.get("OMP_NUM_THREADS") != str(int(threads)):
-        pin_threads(threads)
     from pipeline.cli import main
+    from pipeline.threads import limit_blas
+
+    limit_blas(threads)
 
     _fault_env(rule, mem_mb)
     seen = []

@@ -3,9 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
-from pipeline.jobs import pin_threads, run_cli
+from pipeline.jobs import run_cli
+from pipeline.threads import limit_blas
 
-pin_threads(snakemake.threads)
+limit_blas(snakemake.threads)
 d = snakemake.params.decoding      # the bare size, or {size, resample, jpeg_quality}
 if not isinstance(d, dict):
     d = {"size": d, "resample": "bicubic", "jpeg_quality": None}

@@ -3,9 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
-from pipeline.jobs import log_to, pin_threads
+from pipeline.jobs import log_to
+from pipeline.threads import limit_blas
 
-pin_threads(snakemake.threads)
+limit_blas(snakemake.threads)
 with log_to(snakemake.log[0]):
     from pipeline.study.runstats import write_run_stats
 

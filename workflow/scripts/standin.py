@@ -3,9 +3,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
-from pipeline.jobs import pin_threads, run_cli
+from pipeline.jobs import run_cli
+from pipeline.threads import limit_blas
 
-pin_threads(snakemake.threads)
+limit_blas(snakemake.threads)
 run_cli(
     ["synth", snakemake.wildcards.dataset, snakemake.output[0],
      "--seed", snakemake.params.seed, "--per-class", snakemake.params.per_class,

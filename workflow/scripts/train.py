@@ -9,7 +9,8 @@ import json
 import os
 from dataclasses import asdict
 
-from pipeline.jobs import pin_threads, run_child
+from pipeline.jobs import run_child
+from pipeline.threads import limit_blas
 from pipeline.study import failures
 
 # The engine's own threads are the job's `threads` in all (RunSettings.threads; one-thread
@@ -18,8 +19,8 @@ from pipeline.study import failures
 # steps than two 1-shard jobs; docs/engine.md#measured-timings); with more threads the
 # network gets its default (2 shards for a CNN; an MLP keeps 1 and splits its big layer
 # instead).
-pin_threads(1)
-from pipeline.train.run import RunSettings, run_job  # noqa: E402  (after pin_threads)
+limit_blas(1)
+from pipeline.train.run import RunSettings, run_job  # noqa: E402  (after limit_blas)
 
 s = json.loads(snakemake.params.settings)       # experiments.run_settings, validated
 w = snakemake.wildcards
