@@ -93,6 +93,9 @@ def test_description_is_read_from_the_results(user_dir):
     assert d["experiments"]["flowers_mlp_l1_0.01"]["l1"] == [0.01]
     assert d["engine_versions"] == [engine_version()]
     assert len(d["environments"]) == 1 and "NumPy" in d["environments"][0]
+    from pipeline import provenance
+    here = provenance.kernel(provenance.environment())
+    assert d["blas_kernels"] == [f"BLAS kernel of the runs: {here} (6 runs)"]
     md = (user_dir / "results/description.md").read_text()
     assert "- flowers: a generated stand-in from" in md and "60 images of 12 x 12" in md
 

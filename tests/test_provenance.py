@@ -11,9 +11,10 @@ from pipeline.study import conclusions
 
 ENV = {"python": "CPython 3.11.7", "platform": "Linux-6.1-x86_64-with-glibc2.36",
        "machine": "x86_64", "numpy": "2.4.6", "scipy": "1.17.1", "pandas": "3.1.1",
-       "snakemake": "9.27.1",
+       "snakemake": "9.27.1", "cpu": "AMD EPYC",
        "blas": {"name": "scipy-openblas", "version": "0.3.31",
-                "loaded": {"internal_api": "openblas", "num_threads": 1}}}
+                "loaded": {"internal_api": "openblas", "version": "0.3.31", "num_threads": 1,
+                           "architecture": "Haswell"}}}
 
 
 def test_environment_of_this_process():
@@ -24,14 +25,21 @@ def test_environment_of_this_process():
     assert env["snakemake"] == metadata.version("snakemake")
     assert env["platform"] == platform.platform() and env["machine"] == platform.machine()
     assert env["blas"]["name"]                       # numpy >= 1.26 reports its BLAS
+    from threadpoolctl import threadpool_info
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"][0]
+    assert env["blas"]["loaded"]["architecture"] == blas["architecture"]   # the kernel
+    assert env["blas"]["loaded"]["num_threads"] == blas["num_threads"] == 1   # conftest
+    assert provenance.kernel(env).endswith(" " + blas["architecture"])
+    assert env["cpu"]
     assert json.loads(json.dumps(env)) == env        # goes into metrics.json as is
 
 
 def test_describe_is_one_readable_line():
     assert provenance.describe(ENV) == (
-        "Python 3.11.7, NumPy 2.4.6 (scipy-openblas 0.3.31, 1 thread), SciPy 1.17.1, "
-        "pandas 3.1.1, Snakemake 9.27.1, Linux-6.1-x86_64-with-glibc2.36")
-    no_blas = {**ENV, "blas": {}, "snakemake": None}
+        "Python 3.11.7, NumPy 2.4.6 (scipy-openblas 0.3.31, Haswell kernel, 1 thread), "
+        "SciPy 1.17.1, pandas 3.1.1, Snakemake 9.27.1, Linux-6.1-x86_64-with-glibc2.36, "
+        "AMD EPYC")
+    no_blas = {**ENV, "blas": {}, "snakemake": None, "cpu": None}
     assert provenance.describe(no_blas) == (
         "Python 3.11.7, NumPy 2.4.6, SciPy 1.17.1, pandas 3.1.1, Linux-6.1-x86_64-with-glibc2.36")
     assert provenance.describe(None) == "not recorded"
@@ -59,3 +67,20 @@ def test_summary_md_shows_the_environment(tmp_path):
     lines = out.read_text().splitlines()
     assert f"- environment: {provenance.describe(ENV)}" in lines
     assert lines.index(f"- environment: {provenance.describe(ENV)}") < lines.index("## Table")
+
+
+def test_kernel_lines_name_the_runs_kernels_and_a_different_one_here():
+    assert provenance.kernel(ENV) == "openblas 0.3.31 Haswell"
+    assert provenance.kernel({**ENV, "blas": {"name": "x"}}) is None    # not recorded
+    skx = "openblas 0.3.31 SkylakeX"
+    hsw = provenance.kernel(ENV)
+    assert provenance.kernel_lines([hsw, hsw], here=hsw) == [
+        "BLAS kernel of the runs: openblas 0.3.31 Haswell (2 runs)"]
+    lines = provenance.kernel_lines([hsw, skx, hsw, None], here="openblas 0.3.31 Zen")
+    assert lines[0] == ("BLAS kernels of the runs differ: openblas 0.3.31 Haswell (2 runs); "
+                        "openblas 0.3.31 SkylakeX (1 run); not recorded (1 run); float32 "
+                        "results are bit-identical only on the same kernel")
+    assert lines[1].startswith("this machine's BLAS kernel (openblas 0.3.31 Zen) is not")
+    assert len(provenance.kernel_lines([skx], here=hsw)) == 2
+    assert len(provenance.kernel_lines([None], here=hsw)) == 1      # nothing to compare
+    assert provenance.kernel_lines([], here=hsw) == []

@@ -52,7 +52,9 @@ def tree(tmp_path):
     root = tmp_path / "results"
     (_run(root, "fl_a", 1) / "metrics.json").write_text(json.dumps({
         "status": "ok", "seconds_per_epoch": [1.5] * 10, "train_seconds": 15.0,
-        "eval_seconds": 5.0, "test_accuracy": 0.625}))
+        "eval_seconds": 5.0, "test_accuracy": 0.625,
+        "environment": {"blas": {"loaded": {"internal_api": "openblas", "version": "0.3.31",
+                                            "architecture": "Zen9"}}}}))
     _checkpoint(_run(root, "fl_a", 2), epoch=3, clock=6.0, mtime=NOW - 5)
     _log(root, "fl_a", 2, "$ regstudy train ...\n    Epoch 3/10: ...\n", NOW - 5)
     (_run(root, "fl_b", 1) / "metrics.json").write_text(json.dumps({
@@ -127,6 +129,9 @@ def test_cli_prints_every_run_and_totals(tree, tmp_path, capsys, monkeypatch):
     assert line.split()[2:7] == ["2", "running", "3/10", "2.0", "14"]
     assert "done 1, running 1, stopped 1, failed 1, diverged 1, not started 1 (of 6 planned)" in out
     assert "time left: 3 min 23 s of training, about 1 min 42 s with 2 runs side by side" in out
+    # the done run's BLAS kernel, and this machine's, which is not it
+    assert "BLAS kernel of the runs: openblas 0.3.31 Zen9 (1 run)" in out
+    assert "this machine's BLAS kernel (openblas " in out
 
 
 def test_merge_configs_is_deep(tmp_path):

@@ -38,7 +38,7 @@ def describe_results(manifests, metrics):
             "skipped": m.get("n_skipped", 0),
             "manifest": str(p),
         }
-    runs, experiments, envs = [], {}, []
+    runs, experiments, envs, kernels = [], {}, [], []
     for p in metrics:
         m = json.loads(Path(p).read_text())
         runs.append(m)
@@ -50,6 +50,7 @@ def describe_results(manifests, metrics):
         env = provenance.describe(m.get("environment"))
         if env not in envs:
             envs.append(env)
+        kernels.append(provenance.kernel(m.get("environment")))
     status = {}
     for m in runs:
         status[m.get("status", "?")] = status.get(m.get("status", "?"), 0) + 1
@@ -63,6 +64,8 @@ def describe_results(manifests, metrics):
         "experiments": experiments,
         "engine_versions": sorted({m.get("engine_version", "?") for m in runs}),
         "environments": envs,
+        "blas_kernels": provenance.kernel_lines(
+            kernels, provenance.kernel(provenance.environment())),
         "compute": compute.summarize(compute.job_rows(metrics)),
     }
 
@@ -176,6 +179,7 @@ def lines(d):
     out.append(f"- engine version: {_seq(d['engine_versions'])}")
     for e in d["environments"]:
         out.append(f"- environment: {e}")
+    out += [f"- {line}" for line in d.get("blas_kernels", [])]
     if d.get("compute"):
         out.append(compute.line(d["compute"]))
     return out

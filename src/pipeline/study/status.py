@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from pipeline import provenance
 from pipeline.study import experiments as ex
 from pipeline.train import checkpoint
 
@@ -49,6 +50,7 @@ class RunState:
     seconds_left: float | None = None     # None: unknown
     estimated: bool = False               # seconds_* from other runs, not this one's
     note: str = ""
+    kernel: str | None = None             # the BLAS kernel a done run was made on
 
 
 def merge_configs(paths):
@@ -125,6 +127,7 @@ def run_state(results, log_dir, protocol, experiment, seed, epochs, now=None):
                 r.note = f"diverged at epoch {r.epoch}"
             else:
                 r.state, r.epoch = "done", done
+                r.kernel = provenance.kernel(m.get("environment"))
                 acc = m.get("test_accuracy")
                 if isinstance(acc, dict):
                     r.note = "test " + "+".join(f"{v:.3f}" for v in acc.values())
@@ -262,4 +265,7 @@ def _main(args):
     runs = study_status(args.results, config)
     print(f"{args.results}: {len(runs)} planned runs ({', '.join(map(str, files))})")
     print(format_status(runs, totals(runs, args.jobs)))
+    for line in provenance.kernel_lines([r.kernel for r in runs if r.state == "done"],
+                                        provenance.kernel(provenance.environment())):
+        print(line)
     return 0
