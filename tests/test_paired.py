@@ -162,3 +162,64 @@ def test_runs_not_ok_are_shown_by_status_and_left_out(tmp_path):
     assert r["n"] == 8 and r["excluded"] == "up seed 2: failed; base seed 5: diverged"
     kept = [s for s in SEEDS if s not in (2, 5)]
     assert r["diff"] == pytest.approx(np.mean([100 * (up[s] - base[s]) for s in kept]))
+
+
+def _seeds(values):
+    return dict(enumerate(values, start=1))
+
+
+def test_a_single_run_is_judged_by_the_prediction_interval():
+    rng = np.random.default_rng(0)
+    d = rng.normal(-3.0, 2.0, 12)                     # our paired differences
+    base = _seeds(np.full(12, 60.0))
+    ours = _seeds(60.0 + d)
+    lo, hi = paired.prediction_interval(d)
+    t = stats.t.ppf(0.975, 11)
+    assert hi - lo == pytest.approx(2 * t * d.std(ddof=1) * math.sqrt(1 + 1 / 12))
+    rows = paired.judge_family([{"key": "near", "a": ours, "b": base, "study_diff": -5.0},
+                                {"key": "far", "a": ours, "b": base, "study_diff": -18.0}])
+    # -5 lies inside our spread of single runs; -18 lies far outside it, although both
+    # lie outside the mean's interval (a single run is not a mean)
+    assert rows.loc[0, "study"] == "plausible" and rows.loc[1, "study"] == "not plausible"
+    assert not rows.loc[0, "lo"] <= -5.0 <= rows.loc[0, "hi"]
+    # the covering works: 95% of new single differences fall inside
+    new = rng.normal(-3.0, 2.0, (4000, 13))
+    inside = [paired.prediction_interval(x[:12])[0] <= x[12] <= paired.prediction_interval(x[:12])[1]
+              for x in new[:400]]
+    assert 0.91 < np.mean(inside) < 0.99
+
+
+def test_one_family_per_page_changes_a_borderline_verdict_as_holm_says():
+    base = _seeds(np.zeros(10))
+    borderline = _seeds(np.array([1.05, -0.05, 0.75, 1.35, -0.35, 0.65, 1.25, 0.15, 0.95, -0.55]))
+    strong = _seeds(np.array([3.1, 2.9, 3.3, 2.7, 3.0, 3.2, 2.8, 3.1, 2.9, 3.0]))
+    null = _seeds(np.array([0.5, -0.6, 0.2, -0.1, 0.4, -0.5, 0.1, -0.3, 0.6, -0.2]))
+    p_alone = paired.t_interval(paired.paired_differences(borderline, base)).p
+    assert 0.025 < p_alone < 0.05
+    alone = paired.judge_family([{"key": "b", "a": borderline, "b": base, "study_diff": 1.0}])
+    assert alone.loc[0, "verdict"] == "holds" and alone.loc[0, "p_holm"] == pytest.approx(p_alone)
+    family = paired.judge_family([
+        {"key": "s", "a": strong, "b": base, "study_diff": 1.0},
+        {"key": "b", "a": borderline, "b": base, "study_diff": 1.0},
+        {"key": "n", "a": null, "b": base, "study_diff": 1.0}])
+    p = family["p"].to_numpy()
+    want = paired.holm(p)
+    np.testing.assert_allclose(family["p_holm"], want)
+    # Holm: the borderline comparison is the second smallest of three, so x2 > 0.05
+    assert sorted(p)[1] == pytest.approx(p_alone) and 2 * p_alone > 0.05
+    assert family.set_index("key").loc["b", "verdict"] == "no effect"   # within +-2 points
+    assert family.set_index("key").loc["s", "verdict"] == "holds"
+    # the MDE is at alpha / m: larger in the family of three than alone
+    assert family.set_index("key").loc["b", "mde"] > alone.loc[0, "mde"]
+    sd = family.set_index("key").loc["b", "sd"]
+    assert family.set_index("key").loc["b", "mde"] == pytest.approx(
+        paired.min_detectable_effect(sd, 10, alpha=0.05 / 3))
+
+
+def test_rate_interval_is_clopper_pearson():
+    k, lo, hi = paired.rate_interval(2, 5)
+    assert k == 0.4
+    # exact bounds: P(X >= 2 | lo) = 0.025 and P(X <= 2 | hi) = 0.025
+    assert stats.binom.sf(1, 5, lo) == pytest.approx(0.025, abs=1e-6)
+    assert stats.binom.cdf(2, 5, hi) == pytest.approx(0.025, abs=1e-6)
+    assert paired.rate_interval(0, 10)[1] == 0.0

@@ -185,3 +185,60 @@ def ranks(values, alpha=ALPHA):
         if pa < alpha:
             better[b if iv.mean > 0 else a] += 1
     return {e: 1 + k for e, k in better.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# one family per page: every comparison a page judges, corrected together
+
+def prediction_interval(d, level=1 - ALPHA):
+    """The interval that holds a single new paired difference with probability `level`
+    (normal differences): mean +- t(n-1) * sd * sqrt(1 + 1/n). A single run, such as
+    the seed study's, is judged against this, not against the mean's interval."""
+    d = np.asarray(d, dtype=float)
+    n = len(d)
+    if n < 2:
+        return math.nan, math.nan
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd * math.sqrt(1 + 1 / n)
+    return float(mean - half), float(mean + half)
+
+
+def study_text(lo, hi, study_diff):
+    """Is the seed study's single-run difference a plausible single paired run of ours?"""
+    if study_diff is None or not math.isfinite(study_diff) or not math.isfinite(lo):
+        return "-"
+    return "plausible" if lo <= study_diff <= hi else "not plausible"
+
+
+def judge_family(comparisons, margin=MARGIN, alpha=ALPHA):
+    """Every comparison of one pre-declared family (a page), corrected together.
+
+    comparisons: list of dicts {"key": ..., "a": {seed: points}, "b": {seed: points},
+    "study_diff": the seed study's a - b or None}. One row each: n, mean difference a - b,
+    sd, 95% interval, p, Holm-adjusted p over the whole family, verdict, the minimum
+    detectable effect at alpha / m (the threshold Holm's first step applies: no
+    comparison of the family needs more), the 95% prediction interval of one paired run
+    and whether the study's difference lies in it."""
+    ivs = [t_interval(paired_differences(c["a"], c["b"])) for c in comparisons]
+    p_adj = holm([iv.p for iv in ivs])
+    m = int(np.isfinite([iv.p for iv in ivs]).sum())
+    rows = []
+    for c, iv, pa in zip(comparisons, ivs, p_adj):
+        d = paired_differences(c["a"], c["b"])
+        lo, hi = prediction_interval(d)
+        study = c.get("study_diff")
+        rows.append({"key": c["key"], "n": iv.n, "diff": iv.mean, "sd": iv.sd,
+                     "lo": iv.lo, "hi": iv.hi, "p": iv.p, "p_holm": pa,
+                     "verdict": verdict(iv, pa, study, margin, alpha),
+                     "mde": min_detectable_effect(iv.sd, iv.n, alpha=alpha / max(m, 1)),
+                     "pred_lo": lo, "pred_hi": hi, "study_diff": study,
+                     "study": study_text(lo, hi, study)})
+    return pd.DataFrame(rows)
+
+
+def rate_interval(k, n, level=1 - ALPHA):
+    """k of n with its exact (Clopper-Pearson) interval, as fractions."""
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="exact")
+    return k / n, float(ci.low), float(ci.high)
