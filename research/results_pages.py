@@ -1,0 +1,246 @@
+"""The results pages' tables and quoted numbers, computed from the per-run records in
+docs/data/ (research/record_runs.py), so that every number a page states can be
+recomputed by a reader.
+
+A page holds blocks between `<!-- generated: NAME -->` and `<!-- end: NAME -->`; this
+script rewrites each block from the records and leaves the rest of the page alone.
+
+    python research/results_pages.py            # rewrite the blocks
+    python research/results_pages.py --check    # exit 1 if a page disagrees with its data
+
+docs/results.md: the seed study's flowers matrix on `flowers-sharp` (docs/data/
+sharp_study.csv, config/sharp.yaml). Its one pre-declared family is every comparison
+the page judges: under each protocol, each MLP variant (L1 and L2 at the study's two
+strengths, each under both decay forms) against the plain MLP and each regularized CNN
+against cnn1, 22 comparisons, Holm-corrected together (pipeline.study.paired.judge_family).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.study import paired
+from pipeline.study.config_check import load_yaml_strict
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "docs" / "data"
+PROTOCOLS = ("reference", "corrected")
+MLP, CNN = "flowers_mlp", "flowers_cnn1"
+MLP_VARIANTS = [f"flowers_mlp_{r}_{s}_{form}" for r in ("l2", "l1") for s in ("0.1", "0.01")
+                for form in ("adamw", "lossgrad")]
+CNN_VARIANTS = ["flowers_cnn2", "flowers_cnn3", "flowers_cnn4"]
+FORM = {"adamw": "after Adam", "lossgrad": "in the gradient"}
+CLAIM = {"l2": "L2 {s} against the plain MLP", "l1": "L1 {s} against the plain MLP",
+         "flowers_cnn2": "dropout (keep 0.6) hurts the CNN",
+         "flowers_cnn3": "noise N(0, 0.01) helps the CNN (the study: best)",
+         "flowers_cnn4": "batch norm hurts the CNN"}
+
+
+def experiments():
+    """{experiment: its config} of config/config.yaml merged with config/sharp.yaml."""
+    exps = dict(load_yaml_strict(ROOT / "config" / "config.yaml")["experiments"])
+    exps.update(load_yaml_strict(ROOT / "config" / "sharp.yaml")["experiments"])
+    return exps
+
+
+def study_accuracy(exps, name):
+    """The seed study's single-run accuracy of an experiment; an in-gradient variant
+    takes its after-Adam twin's (the study ran one form, its claim is about the penalty)."""
+    ss = (exps.get(name) or {}).get("seed_study") or \
+        (exps.get(name.replace("_lossgrad", "_adamw")) or {}).get("seed_study") or {}
+    return ss.get("accuracy")
+
+
+def values(runs, protocol, experiment):
+    r = runs[(runs.protocol == protocol) & (runs.experiment == experiment) & (runs.status == "ok")]
+    return dict(zip(r.seed.astype(int), r.acc.astype(float)))
+
+
+def family(runs, exps):
+    """The page's family: one row per comparison, judged together."""
+    comps = []
+    for protocol in PROTOCOLS:
+        for base, variants in ((MLP, MLP_VARIANTS), (CNN, CNN_VARIANTS)):
+            for e in variants:
+                sa, sb = study_accuracy(exps, e), study_accuracy(exps, base)
+                comps.append({"key": (protocol, e, base), "a": values(runs, protocol, e),
+                              "b": values(runs, protocol, base),
+                              "study_diff": None if sa is None or sb is None else sa - sb})
+    rows = paired.judge_family(comps)
+    rows[["protocol", "experiment", "baseline"]] = pd.DataFrame(rows.pop("key").tolist())
+    return rows
+
+
+def label(e):
+    m = re.fullmatch(r"flowers_mlp_(l[12])_([\d.]+)_(\w+)", e)
+    if m:
+        return f"{m[1].upper()} {m[2]}, {FORM[m[3]]}"
+    return {"flowers_cnn2": "cnn2 (dropout)", "flowers_cnn3": "cnn3 (noise)",
+            "flowers_cnn4": "cnn4 (batch norm)", MLP: "MLP", CNN: "cnn1"}.get(e, e)
+
+
+def claim(e):
+    m = re.fullmatch(r"flowers_mlp_(l[12])_([\d.]+)_(\w+)", e)
+    return CLAIM[m[1]].format(s=m[2]) if m else CLAIM[e]
+
+
+def _iv(r):
+    if r.n < 2:
+        return "-"
+    return f"{r['diff']:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}]"
+
+
+def answer_block(fam):
+    """The claim -> verdict per protocol -> effect and interval table."""
+    out = ["| the study's claim | variant | study's run | reference: verdict, effect [95% CI] "
+           "| corrected: verdict, effect [95% CI] |", "|---|---|---|---|---|"]
+    for e in MLP_VARIANTS + CNN_VARIANTS:
+        rows = {r.protocol: r for _, r in fam[fam.experiment == e].iterrows()}
+        ref, cor = rows["reference"], rows["corrected"]
+        sd = ref.study_diff
+        study = "-" if sd is None or pd.isna(sd) else f"{sd:+.1f}"
+        out.append(f"| {claim(e)} | {label(e)} | {study} | {ref.verdict}, {_iv(ref)} "
+                   f"| {cor.verdict}, {_iv(cor)} |")
+    return out
+
+
+def family_block(fam):
+    out = ["| protocol | variant | against | n | difference [95% CI] | Holm p | verdict | "
+           "MDE | one run: 95% prediction interval | the study's run |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in fam.iterrows():
+        pi = "-" if r.n < 2 else f"[{r.pred_lo:+.1f}, {r.pred_hi:+.1f}]"
+        sd = "-" if r.study_diff is None or pd.isna(r.study_diff) else \
+            f"{r.study_diff:+.1f}: {r.study}"
+        out.append(f"| {r.protocol} | {label(r.experiment)} | {label(r.baseline)} | {r.n} | "
+                   f"{_iv(r)} | {paired.p_text(r.p_holm)} | {r.verdict} | {_num(r.mde)} | {pi} | "
+                   f"{sd} |")
+    return out
+
+
+def means_block(runs, exps):
+    out = ["| experiment | the study | reference: mean ± SD (n) | corrected: mean ± SD (n) |",
+           "|---|---|---|---|"]
+    for e in [MLP] + MLP_VARIANTS + [CNN] + CNN_VARIANTS:
+        cells = []
+        for p in PROTOCOLS:
+            v = pd.Series(values(runs, p, e), dtype=float)
+            cells.append(f"{v.mean():.1f} ± {v.std(ddof=1):.1f} ({len(v)})" if len(v) > 1
+                         else "-")
+        s = study_accuracy(exps, e) if "_lossgrad" not in e else None
+        out.append(f"| {label(e)} | {'-' if s is None else s} | {cells[0]} | {cells[1]} |")
+    return out
+
+
+def collapse_block(runs):
+    """MLP runs that predict one class for every test image, per experiment; each seed is
+    an independent draw of that experiment's initial weights. The variants of one
+    protocol and seed share the plain MLP's initial weights, so the pooled line counts
+    seeds (independent draws), not runs."""
+    out = ["| experiment | reference: collapsed of runs [95% CI] | corrected |", "|---|---|---|"]
+    mlps = [MLP] + MLP_VARIANTS
+    ok = runs[(runs.status == "ok") & runs.experiment.isin(mlps)]
+    for e in mlps:
+        cells = []
+        for p in PROTOCOLS:
+            r = ok[(ok.protocol == p) & (ok.experiment == e)]
+            cells.append(_rate(int(r.one_class.astype(bool).sum()), len(r)))
+        out.append(f"| {label(e)} | {cells[0]} | {cells[1]} |")
+    cells = []
+    for p in PROTOCOLS:
+        r = ok[ok.protocol == p]
+        per_seed = r.groupby("seed").one_class.apply(lambda s: s.astype(bool).any())
+        cells.append(_rate(int(per_seed.sum()), len(per_seed)))
+    out.append(f"| seeds with any MLP run collapsed (independent draws) | {cells[0]} | {cells[1]} |")
+    return out
+
+
+def _num(x):
+    return "-" if x is None or pd.isna(x) else f"{x:.1f}"
+
+
+def _rate(k, n):
+    if n == 0:
+        return "-"
+    _, lo, hi = paired.rate_interval(k, n)
+    return f"{k} of {n} [{100 * lo:.0f}-{100 * hi:.0f} %]"
+
+
+def runs_block(runs, pieces):
+    seeds = sorted(runs.seed.unique())
+    kernels = runs.kernel.fillna("not recorded").value_counts()
+    out = [f"- **Runs**: {len(runs)} ({(runs.status == 'ok').sum()} ok), "
+           f"{runs.experiment.nunique()} experiments x {runs.protocol.nunique()} protocols "
+           f"x seeds {', '.join(map(str, seeds))}; images {', '.join(map(str, sorted(runs.image_size.unique())))} px "
+           f"from `{', '.join(sorted(runs.data_copy.unique()))}`.",
+           "- **BLAS kernels**: " + "; ".join(f"{k} ({n} runs)" for k, n in kernels.items()) + "."]
+    for _, p in pieces.iterrows():
+        out.append(f"- **Piece {p.piece}** (seeds {p.seeds}): commit `{p.commit}`, "
+                   f"{p.wall_minutes:.0f} min wall on 2 cores ({p.load}): `{p.command}`")
+    return out
+
+
+def power_block(fam):
+    """The quoted power numbers: the family's size and its MDEs per group."""
+    m = int(fam.p.notna().sum())
+    out = [f"- The family: **{m} comparisons**, Holm-corrected together; each MDE is at "
+           f"alpha = 0.05 / {m}, the threshold of Holm's first step (80 % power)."]
+    for p in PROTOCOLS:
+        for name, group in (("MLP", MLP_VARIANTS), ("CNN", CNN_VARIANTS)):
+            r = fam[(fam.protocol == p) & fam.experiment.isin(group)]
+            mde = r.mde.dropna()
+            if len(mde):
+                out.append(f"- {p} {name}: MDE {mde.min():.1f}-{mde.max():.1f} points "
+                           f"(n = {r.n.min()}-{r.n.max()} paired seeds).")
+    return out
+
+
+def results_blocks():
+    runs = pd.read_csv(DATA / "sharp_study.csv")
+    pieces = pd.read_csv(DATA / "sharp_study_pieces.csv")
+    exps = experiments()
+    fam = family(runs, exps)
+    return {"answer": answer_block(fam), "family": family_block(fam),
+            "means": means_block(runs, exps), "collapse": collapse_block(runs),
+            "runs": runs_block(runs, pieces), "power": power_block(fam)}
+
+
+PAGES = {ROOT / "docs" / "results.md": results_blocks}
+BLOCK = re.compile(r"(<!-- generated: (\S+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
+
+
+def render(text, blocks):
+    """`text` with every generated block replaced; a block the page names that the
+    generator does not make is an error."""
+    def sub(m):
+        name = m.group(2)
+        if name not in blocks:
+            raise KeyError(f"the page has a block {name!r} that nothing generates")
+        return m.group(1) + "\n".join(blocks[name]) + "\n" + m.group(4)
+    return BLOCK.sub(sub, text)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true",
+                    help="change nothing; exit 1 if a page differs from its data")
+    args = ap.parse_args(argv)
+    stale = []
+    for page, make in PAGES.items():
+        text = page.read_text()
+        new = render(text, make())
+        if new != text:
+            stale.append(page)
+            if not args.check:
+                page.write_text(new)
+    for page in stale:
+        print(f"{page.relative_to(ROOT)}: {'differs from its data' if args.check else 'rewritten'}")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

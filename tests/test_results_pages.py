@@ -1,0 +1,45 @@
+"""The results pages agree with their per-run data (research/results_pages.py): every
+generated table and quoted number is recomputed here from docs/data/ and compared."""
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "research"))
+import results_pages as rp  # noqa: E402
+
+
+def test_every_page_agrees_with_its_data():
+    assert rp.main(["--check"]) == 0
+
+
+def test_a_block_is_rewritten_from_the_data_and_the_rest_is_left():
+    page = "intro 1.0\n<!-- generated: a -->\nold 1.0\n<!-- end: a -->\ntail\n"
+    assert rp.render(page, {"a": ["new 2.0"]}) == \
+        "intro 1.0\n<!-- generated: a -->\nnew 2.0\n<!-- end: a -->\ntail\n"
+    with pytest.raises(KeyError, match="'b'"):
+        rp.render("<!-- generated: b -->\nx\n<!-- end: b -->", {"a": []})
+
+
+def _runs(diffs, base=60.0):
+    """Constructed records: the plain CNN at `base` and cnn2 at base + diffs, per seed."""
+    rows = []
+    for p in rp.PROTOCOLS:
+        for seed, d in enumerate(diffs, start=1):
+            for e, acc in ((rp.CNN, base + seed % 3), ("flowers_cnn2", base + seed % 3 + d)):
+                rows.append({"data_copy": "x", "protocol": p, "experiment": e, "seed": seed,
+                             "status": "ok", "acc": acc})
+    return pd.DataFrame(rows)
+
+
+def test_the_family_holds_every_comparison_and_judges_a_planted_effect():
+    runs = _runs([-5.2, -4.8, -5.1, -4.9, -5.0, -5.3])
+    fam = rp.family(runs, rp.experiments())
+    assert len(fam) == 22 and fam.p.notna().sum() == 2      # only cnn2 has pairs here
+    row = fam[(fam.protocol == "corrected") & (fam.experiment == "flowers_cnn2")].iloc[0]
+    assert row["diff"] == pytest.approx(-5.05) and row.verdict == "holds"   # study: -18.0
+    assert row.study == "not plausible"          # -18 is far outside our single runs
+    answer = "\n".join(rp.answer_block(fam))
+    assert "| dropout (keep 0.6) hurts the CNN | cnn2 (dropout) | -18.0 | holds, -5.0 [" in answer
