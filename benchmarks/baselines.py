@@ -13,7 +13,7 @@ One table, a row per network and PyTorch variant over the seeds both sides have:
 test accuracies, the mean of the per-seed difference engine - PyTorch with its 95%
 paired t interval, and how many paired seeds a +-1-point interval needs at that spread.
 
-    python benchmarks/baselines.py --data ../shared/data/flowers            # 5 seeds, both nets
+    python benchmarks/baselines.py --data /data/flowers            # 5 seeds, both nets
     python benchmarks/baselines.py --nets mlp --seeds 1 2 3 --quirk init=he
     python benchmarks/baselines.py --data flowers-96.npz --seeds $(seq 1 60) --jobs 2
     python benchmarks/baselines.py --data flowers-96.npz --nets cnn1 --torch std  # one side

@@ -5,7 +5,7 @@ This machine's speed moves up to 2x between days, so a study's wall time is only
 comparable with a baseline measured the same hour; this gives that baseline.
 
     taskset -c 0 python benchmarks/engine_speed.py --threads 1 --no-long --interleave 10 \\
-        --flowers ../shared/data/flowers --json speed1.json
+        --flowers /data/flowers --json speed1.json
     python benchmarks/study_vs_torch.py results/ speed1.json
 
 Assumptions, printed with the result: evaluation and start-up (the rest of each job) cost

@@ -1,6 +1,6 @@
 """Faults as users meet them: a full disk, too little memory, permissions, a cache replaced
 mid-study. Each ends with one message naming the file or setting at fault, its own exit
-code (README "When things go wrong"), no traceback, nothing half-written; after the fix
+code (docs/troubleshooting.md), no traceback, nothing half-written; after the fix
 the same command finishes as if nothing had happened.
 
 Over 300 lines on purpose: every fault kind through each way in (the command line, the

@@ -149,6 +149,6 @@ def test_corrupt_cache_is_a_clear_error(tmp_path):
     bad = tmp_path / "broken.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     res = subprocess.run(train_cmd(bad, tmp_path / "x", "corrected"), capture_output=True, text=True)
-    assert res.returncode == 7                   # the data cache is at fault (README)
+    assert res.returncode == 7                   # the data cache is at fault (docs/troubleshooting.md)
     assert "broken.npz" in res.stderr and "corrupt" in res.stderr
     assert "Traceback" not in res.stderr

@@ -144,6 +144,11 @@ def test_ablation_figure_names_each_flip_by_its_quirk(tmp_path, monkeypatch):
     assert [t.get_text() for t in ref_cnn4.get_yticklabels()] == ["bn_backward = exact"]
     assert list(ref_mlp.containers[0].lines[0].get_xdata()) == [-3.0, -3.0]
     assert list(cor_mlp.containers[0].lines[0].get_xdata()) == [1.5, 1.5]
+    fig.canvas.draw()                 # the first row's title clear of its legend
+    r = fig.canvas.get_renderer()
+    for ax in (ref_mlp, cor_mlp):
+        t, leg = ax.title.get_window_extent(r), ax.get_legend().get_window_extent(r)
+        assert t.y0 >= leg.y1 or t.x1 <= leg.x0, (t, leg)
 
 
 def test_leftover_is_skipped_because_the_flowers_split_fills_whole_minibatches():

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -317,7 +318,8 @@ def test_tiny_sweep_workflow_end_to_end(tmp_path):
     pts = pd.read_csv(res / "tables" / "sweeps.csv")
     assert set(pts["sweep"]) == {"tiny_l2", "tiny_dropout", "tiny_size"}
     assert pts.groupby("sweep")["chosen"].sum().eq(1).all()
-    for f in ("sweep_tiny_l2.png", "sweep_tiny_dropout.png", "sweep_tiny_size.png", "sweeps_flowers.png"):
+    for f in ("sweep_tiny_l2.png", "sweep_tiny_dropout.png", "sweep_tiny_size.png",
+              "sweeps_flowers_l2.png", "sweeps_flowers_dropout.png", "sweeps_flowers_train_size.png"):
         assert (res / "figures" / f).stat().st_size > 10_000
     m = (res / "runs" / "corrected" / "tiny_size-10" / "seed1" / "metrics.json").read_text()
     assert '"train_size": 10' in m and '"n_train": 10' in m
@@ -331,3 +333,68 @@ def test_tiny_sweep_workflow_end_to_end(tmp_path):
     r = subprocess.run(cmd + ["-n"], capture_output=True, text=True, env=env, timeout=300)
     trains = re.findall(r"rule train:\n(?:\s+\w+: .*\n)*?\s+wildcards: (.*)", r.stdout + r.stderr)
     assert trains == ["protocol=corrected, experiment=tiny_l2-1, seed=1"], (r.stdout + r.stderr)[-3000:]
+
+
+def family_runs(specs, seeds=(1, 2, 3)):
+    rows = []
+    for name, spec in specs.items():
+        for j, e in enumerate([spec["base"]] + [p["experiment"] for p in spec["points"]]):
+            for s in seeds:
+                rows.append({"experiment": e, "protocol": "corrected", "seed": s, "status": "ok",
+                             "acc": 0.5 + 0.01 * j + 0.003 * s,
+                             "eval_val_acc_final": 0.5 + 0.01 * j + 0.002 * s,
+                             "eval_train_acc_final": 0.9})
+    return pd.DataFrame(rows).drop_duplicates(["experiment", "seed"])
+
+
+def overlaps(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_overview_figures_one_per_family_with_every_label_clear(tmp_path):
+    """The sweeps of a data set are drawn one regularizer family to a figure, and at
+    any number of sweeps (eight: the sweep study's L2 family) the title, the panel
+    titles and every axis' labels keep clear of each other."""
+    def spec(base, vary, values):
+        return {"base": base, "vary": vary, "dataset": "flowers",
+                "points": [{"experiment": f"{base}-{vary}-{v}", "value": v, "label": str(v)}
+                           for v in values]}
+    specs = {f"l2_{i}": spec(f"b{i % 2}", "l2", (1e-4, 1e-3, 1e-2, 1e-1)) for i in range(8)}
+    specs |= {"drop": spec("b0", "dropout.keep_prob", (0.3, 0.9)),
+              "drop1": spec("b0", "dropout[1].keep_prob", (0.5,)),
+              "bn": spec("b0", "net", ("cnn4",)), "bn_at": spec("b0", "net[2].keep_prob", (0.5,)),
+              "size": spec("b1", "train_size", (10, 20))}
+    for name, s in specs.items():
+        s["title"] = name
+        s["points"] = [dict(p, experiment=f"{name}-{p['label']}") for p in s["points"]]
+    groups = sweeps.overview_groups(specs)
+    assert groups == {("flowers", "l2"): [f"l2_{i}" for i in range(8)],
+                      ("flowers", "dropout"): ["drop", "drop1"],
+                      ("flowers", "net"): ["bn", "bn_at"],
+                      ("flowers", "train_size"): ["size"]}
+    points = sweep_results.write_sweep_table(family_runs(specs), specs, ["corrected"],
+                                             tmp_path / "s.csv", tmp_path / "s.md",
+                                             tmp_path / "s.html")
+    # each family's figure, and all 15 sweeps in one (where a tight layout put the
+    # figure's title over the first row's panel titles)
+    figures = [(family, names, f"Regularization paths, {dataset}: "
+                f"{sweep_figures.family_name(family)}")
+               for (dataset, family), names in groups.items()]
+    for family, names, title in figures + [("all", list(specs), "Regularization paths")]:
+        fig = sweep_figures.draw(points, specs, names, ["corrected"], title)
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(axes) == 2 * len(names)
+        assert [ax.get_title() for ax in axes[:min(4, len(names))]] == \
+            [f"{n}\n(base {specs[n]['base']})" for n in names[:4]]
+        boxes = [ax.get_tightbbox(r) for ax in axes]       # panel, its labels and title
+        title = fig._suptitle.get_window_extent(r)
+        assert not any(overlaps(title, b) for b in boxes), family
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not overlaps(a, b), family
+        for ax in axes:                      # every label inside the figure
+            b = ax.get_tightbbox(r)
+            assert b.x0 >= 0 and b.y0 >= 0 and b.x1 <= fig.bbox.x1 + 1 and b.y1 <= fig.bbox.y1 + 1
+        plt.close(fig)

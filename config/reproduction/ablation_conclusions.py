@@ -74,7 +74,8 @@ def figure(folders, out, margin=paired.MARGIN):
                       if (q := e.removeprefix(f"abl_{b}_")) in QUIRKS}
             ax = axes[r][col]
             effects_panel(ax, t, [protocol], margin, labels)
-            ax.set_title(f"{b} under {protocol}", fontsize=9, loc="right")
+            # the first row's legend sits on top of its panels: its title goes above it
+            ax.set_title(f"{b} under {protocol}", fontsize=9, loc="right", pad=18 if r == 0 else 6)
             ax.xaxis.set_tick_params(labelbottom=True)
             if r:
                 ax.get_legend().remove()

@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-# exit codes (README "When things go wrong"); 2 = bad settings, 3 = diverged run
+# exit codes (docs/troubleshooting.md); 2 = bad settings, 3 = diverged run
 DISK_FULL = 4
 OUT_OF_MEMORY = 5
 PERMISSION = 6

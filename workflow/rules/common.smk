@@ -149,7 +149,11 @@ FIGURES = ["curves", "histograms", "predictions", "accuracy", "effects"]
 
 # The sweeps with a selected point (sweeps.smk): {name: {title, base, vary, dataset, points}}
 SWEEPS = sweep_config.sweep_specs(config)
-SWEEP_DATASETS = sorted({s["dataset"] for s in SWEEPS.values()})
+# one overview figure per data set and regularizer family: {"<dataset>_<family>": names}
+SWEEP_OVERVIEWS = {
+    f"{dataset}_{family}": names
+    for (dataset, family), names in sweep_config.overview_groups(SWEEPS).items()
+}
 
 
 def sweep_outputs():
@@ -157,7 +161,7 @@ def sweep_outputs():
         return []
     out = expand("results/tables/sweeps.{ext}", ext=["csv", "md", "html"])
     out += expand("results/figures/sweep_{sweep}.png", sweep=SWEEPS)
-    return out + expand("results/figures/sweeps_{dataset}.png", dataset=SWEEP_DATASETS)
+    return out + expand("results/figures/sweeps_{group}.png", group=SWEEP_OVERVIEWS)
 
 
 def all_outputs():

@@ -2,7 +2,8 @@
 # are ordinary experiments (expanded in common.smk) and its table is an ordinary study
 # table; here, from runs.csv: the value chosen on validation accuracy per sweep, its test
 # accuracy against the base (results/tables/sweeps.*), one path figure per sweep and one
-# figure per data set with every path side by side. SWEEPS, SWEEP_DATASETS: common.smk.
+# figure per data set and regularizer family with its paths side by side. SWEEPS,
+# SWEEP_OVERVIEWS: common.smk.
 rule sweeps:
     input:
         runs="results/tables/runs.csv",
@@ -28,13 +29,13 @@ rule sweeps:
         ],
         overview=[
             report(
-                f"results/figures/sweeps_{dataset}.png",
+                f"results/figures/sweeps_{group}.png",
                 caption="../report/sweeps_dataset.rst",
                 category="Sweeps",
-                subcategory="All paths",
-                labels={"sweep": f"all ({dataset})", "figure": "paths"},
+                subcategory="Paths by family",
+                labels={"sweep": f"all ({group})", "figure": "paths"},
             )
-            for dataset in SWEEP_DATASETS
+            for group in SWEEP_OVERVIEWS
         ],
     log:
         "results/logs/tables/sweeps.log",
@@ -46,6 +47,7 @@ rule sweeps:
         runtime=res("default", "runtime"),
     params:
         sweeps=json.dumps(SWEEPS),
+        overviews=json.dumps(SWEEP_OVERVIEWS),
         protocols=PROTOCOLS,
     script:
         "../scripts/sweeps.py"

@@ -1,4 +1,5 @@
-# The sweeps: the value chosen on validation per sweep (table) and the path figures.
+# The sweeps: the value chosen on validation per sweep (table) and the path figures (one
+# per sweep, one per data set and regularizer family).
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ limit_blas(snakemake.threads)
 with log_to(snakemake.log[0]):
     import pandas as pd
 
-    from pipeline.study import sweep_figures, sweep_results
+    from pipeline.study import sweep_figures, sweep_results, sweeps
 
     specs = json.loads(snakemake.params.sweeps)
     protocols = list(snakemake.params.protocols)
@@ -23,8 +24,10 @@ with log_to(snakemake.log[0]):
         assert Path(out).stem == f"sweep_{name}", (out, name)
         sweep_figures.sweep_figure(points, specs, [name], protocols, out,
                                    specs[name]["title"])
-    for out in o.overview:
-        dataset = Path(out).stem[len("sweeps_"):]
-        names = [n for n, s in specs.items() if s["dataset"] == dataset]
+    groups = json.loads(snakemake.params.overviews)   # {"<dataset>_<family>": names}
+    for (group, names), out in zip(groups.items(), o.overview):
+        assert Path(out).stem == f"sweeps_{group}", (out, group)
+        dataset, family = specs[names[0]]["dataset"], sweeps.family(specs[names[0]]["vary"])
         sweep_figures.sweep_figure(points, specs, names, protocols, out,
-                                   f"Regularization paths, {dataset}")
+                                   f"Regularization paths, {dataset}: "
+                                   f"{sweep_figures.family_name(family)}")

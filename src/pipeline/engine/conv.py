@@ -28,7 +28,7 @@ from .layer import Layer
 
 # Bytes of col2im columns above which the input gradient takes one product per kernel
 # offset (into a buffer that stays in cache) instead of one product for all: about this
-# machine's 2 MB of L2 per core (the timings: docs/engine.md, "Measured timings").
+# machine's 2 MB of L2 per core (the timings: docs/engine.md#measured-timings).
 TAP_PRODUCTS_ABOVE = 1 << 21
 
 

@@ -11,7 +11,7 @@ and writes its own block of w, and the forward adds the partial products in slic
 The forward product is np.dot, not `@`: NumPy's matmul keeps the GIL while it computes
 a product of at most 500 elements (the MLP's (10, 30) output), however long its sums,
 so the other thread's half waited for it; np.dot makes the same BLAS call (same values)
-and releases the GIL (docs/engine.md, "Issue #17 (2026-12-02)").
+and releases the GIL (docs/engine.md#measured-timings).
 """
 import numpy as np
 

@@ -2,7 +2,8 @@
 swept value (mean and 95% interval over seeds, one colour per protocol), the base as a
 band (its mean and 95% interval), the value chosen on validation marked with a star; a
 log axis where the values span decades, category positions where they are not numbers
-(e.g. nets). One figure holds one sweep, or every sweep of a data set side by side."""
+(e.g. nets). One figure holds one sweep, or the sweeps of one data set and regularizer
+family side by side (sweeps.overview_groups)."""
 from __future__ import annotations
 
 import math
@@ -18,6 +19,17 @@ from pipeline.study.plotting import color, grid, save  # noqa: E402
 PANELS = (("test", "test accuracy %"), ("gap", "train - val gap (pts)"))
 HEAD_STYLE = {"acc": "-", "acc_domain": "-", "acc_object": "--"}
 DECADES = 10          # max/min value ratio from which the axis is logarithmic
+NCOLS = 4             # sweeps to a row of a figure
+PANEL_W, PANEL_H = 3.6, 2.8   # inches a panel (at plotting.DPI); text at FONT points
+FONT = 10
+FAMILY_NAMES = {"l1": "L1", "l2": "L2", "noise": "noise injection",
+                "net": "network (layers on/off)", "train_size": "training-set size",
+                "learning_rate": "learning rate", "batch_size": "batch size"}
+
+
+def family_name(family):
+    """A regularizer family (sweeps.family) as a figure title says it."""
+    return FAMILY_NAMES.get(family, family)
 
 
 def positions(values):
@@ -54,7 +66,10 @@ def _panel(ax, g, spec, protocols, kind, ylabel):
             m, lo, hi = (pts[f"{kind}_{s}"].to_numpy(float) for s in ("mean", "lo", "hi"))
             ax.plot(pts["x"], m, style, marker="o", ms=4, color=c, label=lab)
             ok = np.isfinite(lo)
-            if ok.any():
+            if ok.sum() == 1:       # one point (e.g. a net on/off): a band has no width
+                ax.errorbar(pts["x"][ok], m[ok], yerr=[m[ok] - lo[ok], hi[ok] - m[ok]],
+                            fmt="none", color=c, capsize=4)
+            elif ok.any():
                 ax.fill_between(pts["x"][ok], lo[ok], hi[ok], color=c, alpha=0.2, lw=0)
             ch = pts[pts["chosen"]]
             if len(ch):
@@ -64,30 +79,37 @@ def _panel(ax, g, spec, protocols, kind, ylabel):
         ax.set_xscale("log")
     if labels:
         ax.set_xticks(x, labels)
-    ax.set_xlabel(spec["vary"])
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(spec["vary"], fontsize=FONT)
+    ax.set_ylabel(ylabel, fontsize=FONT)
+    ax.tick_params(labelsize=FONT - 1)
     ax.grid(True, alpha=0.3)
 
 
-def sweep_figure(points, specs, names, protocols, out, title, ncols=5):
-    """The paths of the sweeps `names` side by side, `ncols` to a row, each a pair of
+def draw(points, specs, names, protocols, title, ncols=NCOLS):
+    """The figure of the sweeps `names` side by side, `ncols` to a row, each a pair of
     panels (test accuracy above the gap), from sweep_results.sweep_points; dotted line and
-    band: the base's mean and 95% interval."""
+    band: the base's mean and 95% interval. Constrained layout, so the title and every
+    panel's labels keep clear of each other at any number of sweeps."""
     n = max(1, len(names))
     groups, cols = grid(n, ncols)
-    fig, axes = plt.subplots(2 * groups, cols, figsize=(4.2 * cols, 6.4 * groups), squeeze=False)
+    fig, axes = plt.subplots(2 * groups, cols, figsize=(PANEL_W * cols, PANEL_H * 2 * groups),
+                             squeeze=False, layout="constrained")
     for j, name in enumerate(names):
         g = points[points["sweep"] == name]
         r0, c = 2 * (j // cols), j % cols
         for r, (kind, ylabel) in enumerate(PANELS):
             _panel(axes[r0 + r][c], g, specs[name], protocols, kind, ylabel)
-        axes[r0][c].set_title(f"{name}\n(base {specs[name]['base']})", fontsize=9)
+        axes[r0][c].set_title(f"{name}\n(base {specs[name]['base']})", fontsize=FONT)
     for j in range(len(names), groups * cols):
         for r in (0, 1):
             axes[2 * (j // cols) + r][j % cols].set_visible(False)
     if names:
-        axes[0][0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{title}: mean and 95% interval over seeds; dotted line and band: the base",
-                 fontsize=10)
-    fig.tight_layout()
-    save(fig, out)
+        axes[0][0].legend(fontsize=FONT - 2, loc="best")
+    fig.suptitle(f"{title}\nmean and 95% interval over seeds; dotted line and band: the base",
+                 fontsize=FONT + 1)
+    return fig
+
+
+def sweep_figure(points, specs, names, protocols, out, title, ncols=NCOLS):
+    """draw(...) saved as the PNG `out`."""
+    save(draw(points, specs, names, protocols, title, ncols), out)

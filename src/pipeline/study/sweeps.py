@@ -324,6 +324,25 @@ def with_baseline(config, table, names):
     return [sw["base"], *(n for n in names if n != sw["base"])]
 
 
+def family(vary):
+    """The regularizer family of a sweep's `vary`, the key of its overview figure
+    (results/figures/sweeps_<dataset>_<family>.png): the setting (`l1`, `l2`,
+    `train_size`, ...), the layer type of a layer option (`dropout.keep_prob` and
+    `dropout[1].keep_prob`: `dropout`), or `net` (whole nets, or a layer by index)."""
+    parsed = parse_vary(vary)
+    if parsed is None or parsed[0] == "net" or (parsed[0] == "layer" and parsed[2] is None):
+        return "net"
+    return parsed[1] if parsed[0] == "setting" else parsed[2]
+
+
+def overview_groups(specs):
+    """{(dataset, family): [sweep names in config order]}, in the order first seen."""
+    groups = {}
+    for name, spec in specs.items():
+        groups.setdefault((spec["dataset"], family(spec["vary"])), []).append(name)
+    return groups
+
+
 def sweep_specs(config):
     """What the sweep jobs need of every sweep with a selected point, in config order:
     {name: {title, base, vary, dataset, points: [{experiment, value, label}]}}."""

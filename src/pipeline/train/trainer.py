@@ -27,7 +27,7 @@ FLUSH_BELOW = 1e-30
 # Elements per chunk of the step's elementwise passes (gradient sums, penalty gradient,
 # Adam): the five arrays of a chunk (params, gradient, two moments, workspace, 5 MB)
 # stay in L2/L3 between passes. Not smaller: with two threads every ufunc call is a GIL
-# handoff (the timings: docs/engine.md, "Measured timings").
+# handoff (the timings: docs/engine.md#measured-timings).
 CHUNK = 1 << 18
 
 
