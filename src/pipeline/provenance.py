@@ -5,7 +5,7 @@ Versions are read from the installed distributions (no import of pandas or Snake
 training job); BLAS from numpy.show_config and threadpoolctl: the library actually loaded,
 its version, thread count and the kernel it picked for this CPU (its "architecture").
 The kernel matters: float32 products sum in the kernel's order, so a run is bit-identical
-only on the same kernel (docs/reproduction.md#bit-identical-where); `kernel()` names it.
+only on the same kernel (docs/engine.md#determinism-and-resuming); `kernel()` names it.
 """
 from __future__ import annotations
 
