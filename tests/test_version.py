@@ -6,15 +6,9 @@ from pipeline import version
 
 
 def _copy_result_code(tmp_path):
+    """A copy of the whole package (without caches), to edit."""
     root = tmp_path / "pipeline"
-    for part in version._RESULT_CODE:
-        src = version._ROOT / part
-        dst = root / part
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(src, dst)
+    shutil.copytree(version._ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
 
@@ -62,3 +56,25 @@ def test_the_digest_cache_gives_the_hash_of_a_fresh_parse(tmp_path, monkeypatch)
     assert version.source_hash() == cold                # from the cache
     (tmp_path / "digests.json").write_text("not json")
     assert version.source_hash() == cold                # a broken cache is rebuilt
+
+
+def test_what_training_imports_counts_and_nothing_else(tmp_path):
+    root = _copy_result_code(tmp_path)
+    files = {f.relative_to(root).as_posix() for f in version.result_files(root)}
+    # found by following the imports: the training subset, the split, the engine
+    assert {"data/subset.py", "data/split.py", "engine/dropout.py", "train/run.py"} <= files
+    assert not any(f.startswith("study/") for f in files)       # tables, figures, sweeps
+    before = version.source_hash(root=root)
+    figures = root / "study" / "figures.py"
+    figures.write_text(figures.read_text() + "\nEXTRA = 1\n")
+    assert version.source_hash(root=root) == before               # a figure: no rerun
+    subset = root / "data" / "subset.py"
+    subset.write_text(subset.read_text() + "\nEXTRA = 1\n")
+    after = version.source_hash(root=root)
+    assert after != before                                        # the training subset: rerun
+    # a module that training starts to import counts from then on
+    run = root / "train" / "run.py"
+    run.write_text(run.read_text() + "\nfrom pipeline.study import figures  # noqa\n")
+    assert "study/figures.py" in {f.relative_to(root).as_posix()
+                                  for f in version.result_files(root)}
+    assert version.source_hash(root=root) != after
