@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import provenance
+from pipeline import layout, provenance
 
 KEY = ["data_copy", "protocol", "experiment", "seed"]
 
@@ -41,8 +41,8 @@ def run_row(run_dir, data_copy, commit):
                      ("eval_val_acc", "eval_val_acc")):
         row[col] = round(float(h[src].iloc[-1]), 6) if h is not None and src in h and len(h) \
             else np.nan
-    cache = json.loads((run_dir.parents[3] / "data" / f"{m['dataset']}.manifest.json")
-                       .read_text()) if m.get("dataset") else {}
+    cache = json.loads(layout.path(layout.run_of(run_dir)[0], layout.MANIFEST,
+                                   dataset=m["dataset"]).read_text()) if m.get("dataset") else {}
     params = m.get("params") or {}
     row.update(image_size=(cache.get("size") or [None])[0], l1=m.get("l1"), l2=m.get("l2"),
                decay=(m.get("quirks") or {}).get("decay"), epochs=m.get("epochs"),

@@ -15,6 +15,7 @@ if (_SRC / "pipeline").is_dir():
 from pipeline.study import experiments as ex
 from pipeline.study import failures
 from pipeline.study import sweeps as sweep_config
+from pipeline import layout
 from pipeline.version import engine_version
 
 # One validation path (pipeline.study.config_check): duplicate keys in the config files,
@@ -37,7 +38,13 @@ DATASETS = ex.datasets_used(config)
 # A change of engine code changes this string, which is a param of every training job.
 ENGINE_VERSION = engine_version()
 
-RUN = "results/runs/{protocol}/{experiment}/seed{seed}"
+# The results layout (pipeline.layout), under the workflow's results/ folder.
+RUN = f"results/{layout.RUN}"
+TRAIN_LOG = f"results/{layout.TRAIN_LOG}"
+STATS_LOG = f"results/{layout.STATS_LOG}"
+TRAIN_BENCHMARK = f"results/{layout.TRAIN_BENCHMARK}"
+CACHE = f"results/{layout.CACHE}"
+MANIFEST = f"results/{layout.MANIFEST}"
 
 
 wildcard_constraints:

@@ -10,7 +10,7 @@ rule figures:
         stats=table_runs("stats.json", seeds=SEEDS[:1]),
         predictions=table_runs("predictions.npz", seeds=SEEDS[:1]),
         data=lambda w: expand(
-            "results/data/{dataset}.npz",
+            CACHE,
             dataset=sorted(
                 {dataset_of(e) for e in ex.experiments_in_table(config, w.table)}
             ),

@@ -26,8 +26,8 @@ rule prepare:
     input:
         root=data_root,
     output:
-        cache="results/data/{dataset}.npz",
-        manifest="results/data/{dataset}.manifest.json",
+        cache=CACHE,
+        manifest=MANIFEST,
     log:
         "results/logs/prepare/{dataset}.log",
     conda:

@@ -12,7 +12,7 @@ from pipeline.study import describe as _describe
 
 rule describe:
     input:
-        manifests=expand("results/data/{dataset}.manifest.json", dataset=DATASETS),
+        manifests=expand(MANIFEST, dataset=DATASETS),
         metrics=runs("metrics.json"),
     output:
         json="results/description.json",

@@ -8,7 +8,7 @@ rule run_stats:
     output:
         f"{RUN}/stats.json",
     log:
-        "results/logs/stats/{protocol}/{experiment}/seed{seed}.log",
+        STATS_LOG,
     conda:
         "../envs/regstudy.yaml"
     threads: res("default", "threads")

@@ -42,7 +42,7 @@ rule study_tables:
         runs="results/tables/runs.csv",
         # the environment of the runs, for summary.md (failed runs have none)
         metrics=waited_for(runs("metrics.json")),
-        manifests=expand("results/data/{dataset}.manifest.json", dataset=DATASETS),
+        manifests=expand(MANIFEST, dataset=DATASETS),
     output:
         csv=expand("results/tables/{table}.csv", table=TABLES),
         md=expand("results/tables/{table}.md", table=TABLES),

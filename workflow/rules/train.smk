@@ -3,16 +3,16 @@
 
 rule train:
     input:
-        data=lambda w: f"results/data/{dataset_of(w.experiment)}.npz",
+        data=lambda w: CACHE.format(dataset=dataset_of(w.experiment)),
     output:
         metrics=f"{RUN}/metrics.json",
         history=f"{RUN}/history.csv",
         params=f"{RUN}/params.npz",
         predictions=f"{RUN}/predictions.npz",
     log:
-        "results/logs/train/{protocol}/{experiment}/seed{seed}.log",
+        TRAIN_LOG,
     benchmark:
-        "results/benchmarks/train/{protocol}/{experiment}/seed{seed}.tsv"
+        TRAIN_BENCHMARK
     conda:
         "../envs/regstudy.yaml"
     threads: res("train", "threads")

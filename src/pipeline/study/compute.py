@@ -19,26 +19,20 @@ import json
 import statistics
 from pathlib import Path
 
+from pipeline import layout
 from pipeline.jobs import USAGE_PREFIX
 
 FIELDS = ("s", "cpu_time", "max_rss")
 
 
-def _job_file(metrics_path, folder, suffix):
-    """results/runs/P/E/seedS/metrics.json -> results/FOLDER/train/P/E/seedS.SUFFIX"""
-    run = Path(metrics_path).parent
-    return run.parents[3] / folder / "train" / run.parent.parent.name / run.parent.name / \
-        f"{run.name}.{suffix}"
-
-
 def benchmark_path(metrics_path):
     """The run's job benchmark file: results/benchmarks/train/P/E/seedS.tsv"""
-    return _job_file(metrics_path, "benchmarks", "tsv")
+    return layout.beside(Path(metrics_path).parent, layout.TRAIN_BENCHMARK)
 
 
 def log_path(metrics_path):
     """The run's job log: results/logs/train/P/E/seedS.log"""
-    return _job_file(metrics_path, "logs", "log")
+    return layout.beside(Path(metrics_path).parent, layout.TRAIN_LOG)
 
 
 def read_usage(path):

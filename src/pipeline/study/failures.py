@@ -11,13 +11,12 @@ import json
 import time
 from pathlib import Path
 
-from pipeline import atomic
+from pipeline import atomic, layout
 
 
 def record_path(run_dir):
     """results/runs/P/E/seedS -> results/failures/P/E/seedS.json"""
-    run = Path(run_dir)
-    return run.parents[3] / "failures" / run.parent.parent.name / run.parent.name / f"{run.name}.json"
+    return layout.beside(run_dir, layout.FAILURE)
 
 
 def write_record(path, code, message):

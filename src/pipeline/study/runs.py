@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline import layout
 from pipeline.atomic import write_text
 from pipeline.study.runstats import STAT_KEYS
 
@@ -21,10 +22,9 @@ HEAD_ORDER = ("domain", "object")
 
 
 def run_key(path):
-    """(protocol, experiment, seed) of a file in results/runs/{protocol}/{experiment}/seed{seed}/."""
-    p = Path(path)
-    seed = p.parent.name
-    return p.parent.parent.parent.name, p.parent.parent.name, int(seed[4:]) if seed.startswith("seed") else seed
+    """(protocol, experiment, seed) of a file in a run folder (pipeline.layout.RUN)."""
+    keys = layout.run_of(Path(path).parent)[1]
+    return keys["protocol"], keys["experiment"], keys["seed"]
 
 
 def head_sort_key(head):

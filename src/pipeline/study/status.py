@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline import provenance
+from pipeline import layout, provenance
 from pipeline.study import experiments as ex
 from pipeline.train import checkpoint
 
@@ -107,12 +107,13 @@ def _last_attempt_failed(log):
         line.startswith(("error:", "interrupted")) for line in last.splitlines())
 
 
-def run_state(results, log_dir, protocol, experiment, seed, epochs, now=None):
+def run_state(results, protocol, experiment, seed, epochs, now=None):
     """The state of one planned run, read from its folder and its job log."""
     now = time.time() if now is None else now
     r = RunState(protocol, experiment, seed, epochs)
-    run_dir = Path(results) / "runs" / protocol / experiment / f"seed{seed}"
-    log = Path(log_dir) / "train" / protocol / experiment / f"seed{seed}.log"
+    keys = {"protocol": protocol, "experiment": experiment, "seed": seed}
+    run_dir = layout.path(results, layout.RUN, **keys)
+    log = layout.path(results, layout.TRAIN_LOG, **keys)
     metrics = run_dir / "metrics.json"
     if metrics.exists():
         try:
@@ -181,10 +182,9 @@ def _estimate(runs, dataset):
             r.seconds_left = r.seconds_per_epoch * (r.epochs - r.epoch)
 
 
-def study_status(results, config, log_dir=None, now=None):
+def study_status(results, config, now=None):
     """RunState of every planned run of `config` under the `results` folder."""
-    log_dir = Path(results) / "logs" if log_dir is None else log_dir
-    runs = [run_state(results, log_dir, *plan, now=now) for plan in planned_runs(config)]
+    runs = [run_state(results, *plan, now=now) for plan in planned_runs(config)]
     _estimate(runs, {e: x["dataset"] for e, x in config["experiments"].items()})
     return runs
 
