@@ -25,8 +25,11 @@ def test_environment_of_this_process():
     assert env["snakemake"] == metadata.version("snakemake")
     assert env["platform"] == platform.platform() and env["machine"] == platform.machine()
     assert env["blas"]["name"]                       # numpy >= 1.26 reports its BLAS
+    import scipy.linalg  # noqa: F401  (SciPy's own BLAS, loaded beside NumPy's)
     from threadpoolctl import threadpool_info
-    blas = [p for p in threadpool_info() if p["user_api"] == "blas"][0]
+    env = provenance.environment()
+    blas = [p for p in threadpool_info() if "numpy" in p["filepath"]][0]     # NumPy's
+    assert env["blas"]["loaded"]["version"] == blas["version"]
     assert env["blas"]["loaded"]["architecture"] == blas["architecture"]   # the kernel
     assert env["blas"]["loaded"]["num_threads"] == blas["num_threads"] == 1   # conftest
     assert provenance.kernel(env).endswith(" " + blas["architecture"])

@@ -41,8 +41,10 @@ def _blas():
     from threadpoolctl import threadpool_info
 
     loaded = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    if loaded:
-        p = loaded[0]
+    # NumPy's own: SciPy may load a BLAS of its own beside it, listed first or not
+    ours = [p for p in loaded if Path(p.get("filepath") or "").parent.name.startswith("numpy")]
+    if ours or loaded:
+        p = (ours or loaded)[0]
         out["loaded"] = {k: p.get(k) for k in ("internal_api", "version", "num_threads",
                                                "threading_layer", "architecture")}
     return out
