@@ -1,10 +1,9 @@
-import os
 import sys
 from pathlib import Path
 
 # One BLAS thread for the tests and the processes they start: results do not depend on
 # it, and on a loaded 2-core machine spinning BLAS threads make runs many times slower.
-from pipeline.threads import limit_blas  # noqa: E402
+from pipeline.threads import limit_blas
 
 limit_blas(1)
 

@@ -67,7 +67,7 @@ def test_conv_input_gradient_per_kernel_offset(monkeypatch, ksize):
     """Big col2im columns go through one product per kernel offset: gradients right
     (float64), and in float32 both forms within the rounding bound of the exact sums.
     They take the same terms in another order: bit for bit equal on some BLAS kernels
-    (benchmarks/identity.py), a few ulps apart on others (OpenBLAS's Haswell kernel)."""
+    (research/benchmarks/identity.py), a few ulps apart on others (OpenBLAS's Haswell kernel)."""
     from pipeline.engine import conv
     monkeypatch.setattr(conv, "TAP_PRODUCTS_ABOVE", 0)
     layer, params = make("conv", {"ksize": ksize, "chn": 4, "actfunc": "relu"}, (3, 6, 6))

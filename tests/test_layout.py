@@ -22,7 +22,7 @@ def test_a_run_folder_and_its_files_round_trip(tmp_path):
 
 def test_no_other_code_spells_the_per_run_layout():
     spelled = re.compile(r"seed\{seed\}|parents\[3\]|/ f\"seed\{")
-    code = [p for d in ("src", "workflow", "research") for p in (ROOT / d).rglob("*")
+    code = [p for d in ("src", "workflow") for p in (ROOT / d).rglob("*")
             if p.suffix in (".py", ".smk") or p.name == "Snakefile"]
     found = [str(p.relative_to(ROOT)) for p in code
              if p.name != "layout.py" and spelled.search(p.read_text())]

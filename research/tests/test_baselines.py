@@ -1,4 +1,4 @@
-"""benchmarks/baselines.py's table: paired seeds only, the interval and the seed count
+"""research/benchmarks/baselines.py's table: paired seeds only, the interval and the seed count
 (no training: the runs are given)."""
 import importlib.util
 from pathlib import Path

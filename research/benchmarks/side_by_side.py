@@ -7,10 +7,10 @@ barrier). Prints per side the median epoch alone and side by side, the slowdown 
 by side / alone, medians of per-round ratios) and the engine / PyTorch ratio in both
 settings.
 
-    python benchmarks/side_by_side.py --net cnn1 --rounds 3
-    python benchmarks/side_by_side.py --net mlp --rounds 5
+    python research/benchmarks/side_by_side.py --net cnn1 --rounds 3
+    python research/benchmarks/side_by_side.py --net mlp --rounds 5
 
-Same networks and data as benchmarks/engine_speed.py (one shard, one thread: the engine
+Same networks and data as research/benchmarks/engine_speed.py (one shard, one thread: the engine
 as a one-thread workflow job). Needs PyTorch and at least 2 cores.
 """
 import os
@@ -61,7 +61,7 @@ def main():
     ap.add_argument("--net", choices=["cnn1", "mlp"], default="cnn1")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--flowers", default=os.environ.get(
-        "REGSTUDY_FLOWERS_DIR", str(HERE.parents[1] / "shared" / "data" / "flowers")))
+        "REGSTUDY_FLOWERS_DIR", str(HERE.parents[2] / "shared" / "data" / "flowers")))
     args = ap.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
         sys.exit("needs 2 cores")

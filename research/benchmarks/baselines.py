@@ -1,7 +1,7 @@
 """Are the engine's unregularized baselines as good as PyTorch's? Test accuracy of the
 study's MLP [30,10] and cnn1 trained by the engine (`regstudy train`'s own run, under the
 `corrected` protocol unless --quirk says otherwise) beside the same networks trained the
-ordinary way in PyTorch (benchmarks/torch_nets.py, PyTorch's default initialisation),
+ordinary way in PyTorch (research/benchmarks/torch_nets.py, PyTorch's default initialisation),
 once with pixels / 255 and once standardized per channel with the training split's mean
 and std; optionally (--torch twin) standardized and started from the engine run's own
 initial weights, taking the batches in the engine's order, which leaves only the two
@@ -13,10 +13,10 @@ One table, a row per network and PyTorch variant over the seeds both sides have:
 test accuracies, the mean of the per-seed difference engine - PyTorch with its 95%
 paired t interval, and how many paired seeds a +-1-point interval needs at that spread.
 
-    python benchmarks/baselines.py --data /data/flowers            # 5 seeds, both nets
-    python benchmarks/baselines.py --nets mlp --seeds 1 2 3 --quirk init=he
-    python benchmarks/baselines.py --data flowers-96.npz --seeds $(seq 1 60) --jobs 2
-    python benchmarks/baselines.py --data flowers-96.npz --nets cnn1 --torch std  # one side
+    python research/benchmarks/baselines.py --data /data/flowers            # 5 seeds, both nets
+    python research/benchmarks/baselines.py --nets mlp --seeds 1 2 3 --quirk init=he
+    python research/benchmarks/baselines.py --data flowers-96.npz --seeds $(seq 1 60) --jobs 2
+    python research/benchmarks/baselines.py --data flowers-96.npz --nets cnn1 --torch std  # one side
 
 --data is a cache made by `regstudy prepare` or an image folder (cached under /tmp at
 96x96). Every run has one thread; --jobs N trains N runs at once in separate processes
@@ -165,7 +165,7 @@ def seeds_for_width(diffs, half_width=1.0):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2]
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[3]
                                           / "shared/data/flowers"),
                     help="cache .npz from `regstudy prepare`, or the flowers image folder")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])

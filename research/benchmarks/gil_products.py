@@ -8,7 +8,7 @@ and ten on each of two threads at once, `@` against np.dot: "2 threads / 1" is h
 more work two threads did in the same time (2.0: they ran side by side; 1.0: one waited).
 Then the threshold itself, on products whose sums are 20,000 long.
 
-    python benchmarks/gil_products.py
+    python research/benchmarks/gil_products.py
 """
 import os
 

@@ -6,8 +6,8 @@ see about the same machine, which on a shared VM moves by tens of percent from o
 minute to the next.
 
     git worktree add /tmp/base <commit>
-    python benchmarks/versions_ab.py --base /tmp/base/src --net cnn1 --threads 1 --rounds 8
-    python benchmarks/versions_ab.py --base /tmp/base/src --net mlp --threads 2 --cpus 0-1
+    python research/benchmarks/versions_ab.py --base /tmp/base/src --net cnn1 --threads 1 --rounds 8
+    python research/benchmarks/versions_ab.py --base /tmp/base/src --net mlp --threads 2 --cpus 0-1
 
 (`--cpus 0` pins both to core 0, as a study's one-thread job.)
 """
@@ -68,7 +68,7 @@ def main():
     args = ap.parse_args()
     if args.child:
         return child(args)
-    here = Path(__file__).resolve().parents[1] / "src"
+    here = Path(__file__).resolve().parents[2] / "src"
     load = os.getloadavg()[0]
     base, new = [], []
     for r in range(args.rounds):

@@ -20,7 +20,7 @@ Inputs: random pixels, or with --data a flowers cache from `regstudy prepare` (9
 its images as raw pixels in the reference's H, W, C order, minibatches of 10 drawn
 through the whole set in a seeded order, for the timed steps and for the subnormal count
 (which on real images can differ from random ones). Run single-threaded:
-  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/reference_timing.py [--data CACHE]
+  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python research/benchmarks/reference_timing.py [--data CACHE]
 """
 import argparse
 import ctypes
@@ -180,7 +180,7 @@ def real_batches(path, rng):
     """Endless minibatches of 10 of the cache's images (raw pixels, flattened H, W, C
     per sample as the reference's full layer does) with one-hot labels, epoch after
     epoch in a fresh seeded order."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src"))
     from pipeline.data.cache import load_cache
     cache = load_cache(path)
     images, labels = cache["x"], cache["y"][:, 0]

@@ -12,7 +12,7 @@ quirks only cnn4). It also counts the MLP runs that collapsed to predicting one 
 With --figure, one picture of every flip's effect against its base (from each folder's
 results/tables/conclusions.csv): a row of panels per base network, a column per folder.
 
-    python config/reproduction/ablation_conclusions.py studies/ablation_reference \
+    python research/reproduction/ablation_conclusions.py studies/ablation_reference \
         studies/ablation_corrected --figure docs/figures/quirk_ablation.png
 """
 import argparse

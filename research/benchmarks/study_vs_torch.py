@@ -1,12 +1,12 @@
 """A finished study's compute, and what the same training would cost in PyTorch at the
 same hour: each run's training seconds times the PyTorch / engine epoch ratio of its
-network and regularizer, from a `benchmarks/engine_speed.py --json` run made beside it.
+network and regularizer, from a `research/benchmarks/engine_speed.py --json` run made beside it.
 This machine's speed moves up to 2x between days, so a study's wall time is only
 comparable with a baseline measured the same hour; this gives that baseline.
 
-    taskset -c 0 python benchmarks/engine_speed.py --threads 1 --no-long --interleave 10 \\
+    taskset -c 0 python research/benchmarks/engine_speed.py --threads 1 --no-long --interleave 10 \\
         --flowers /data/flowers --json speed1.json
-    python benchmarks/study_vs_torch.py results/ speed1.json
+    python research/benchmarks/study_vs_torch.py results/ speed1.json
 
 Assumptions, printed with the result: evaluation and start-up (the rest of each job) cost
 PyTorch what they cost the engine; the corrected protocol's epoch ratio stands for the

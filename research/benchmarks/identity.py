@@ -6,9 +6,9 @@ per configuration; `compare` says which differ.
 
     # the version to compare against, in a worktree:
     git worktree add /tmp/base HEAD
-    PYTHONPATH=/tmp/base/src python benchmarks/identity.py save /tmp/id_base --data flowers.npz
-    python benchmarks/identity.py save /tmp/id_new --data flowers.npz      # this checkout
-    python benchmarks/identity.py compare /tmp/id_base /tmp/id_new
+    PYTHONPATH=/tmp/base/src python research/benchmarks/identity.py save /tmp/id_base --data flowers.npz
+    python research/benchmarks/identity.py save /tmp/id_new --data flowers.npz      # this checkout
+    python research/benchmarks/identity.py compare /tmp/id_base /tmp/id_new
 
 A speed change that keeps every configuration IDENTICAL keeps every committed result
 reproducible on the machine that made it (BLAS kernels differ between CPUs, so bits are

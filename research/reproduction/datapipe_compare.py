@@ -4,7 +4,7 @@ folder (`snakemake -d`) holding results/runs/reference/flowers_cnn1/seed*/metric
 the pipeline (resize filter, extra JPEG re-encode) is read from the runs' own
 `data_decoding`, not from the folder's name.
 
-    python config/reproduction/datapipe_compare.py studies/datapipe_resample_bicubic \\
+    python research/reproduction/datapipe_compare.py studies/datapipe_resample_bicubic \\
         studies/datapipe_resample_nearest studies/datapipe_resample_bilinear_jpeg_quality_75
 """
 import argparse

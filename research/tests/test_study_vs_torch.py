@@ -1,4 +1,4 @@
-"""benchmarks/study_vs_torch.py: each run's variant from its network and penalties, and
+"""research/benchmarks/study_vs_torch.py: each run's variant from its network and penalties, and
 the PyTorch projection of a study's job seconds (no training: runs and speeds given)."""
 import importlib.util
 import json

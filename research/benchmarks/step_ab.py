@@ -5,7 +5,7 @@ ratios B/A. Adjacent steps see the same load, so this works on a busy machine wh
 whole epochs do not. Both variants must give the same values (the trainer's state is
 shared): it compares implementations, not settings that change results.
 
-    python benchmarks/step_ab.py mlp --threads 1 --pairs 600 \\
+    python research/benchmarks/step_ab.py mlp --threads 1 --pairs 600 \\
         --a pipeline.train.trainer.CHUNK=1099511627776 --b pipeline.train.trainer.CHUNK=65536
 """
 import argparse

@@ -7,8 +7,8 @@ each run's test accuracy beside the committed one, with the BLAS kernel it ran o
 call on another kernel (`--against` the first call's folder) also gives how far the two
 kernels' parameters drifted apart.
 
-    python benchmarks/kernel_drift.py --data ../shared/data/flowers --out /tmp/k-a
-    OPENBLAS_CORETYPE=Haswell python benchmarks/kernel_drift.py --data ../shared/data/flowers \
+    python research/benchmarks/kernel_drift.py --data ../shared/data/flowers --out /tmp/k-a
+    OPENBLAS_CORETYPE=Haswell python research/benchmarks/kernel_drift.py --data ../shared/data/flowers \
         --out /tmp/k-b --against /tmp/k-a      # OpenBLAS's Haswell kernel on the same CPU
 """
 import argparse
@@ -24,8 +24,8 @@ from pipeline.engine.nets import NAMED_NETS
 from pipeline.threads import limit_blas
 from pipeline.train.run import RunSettings, run
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "research" / "benchmarks"))
 from baselines import cache_path  # noqa: E402
 
 

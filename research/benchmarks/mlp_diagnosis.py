@@ -15,9 +15,9 @@ sample of training images (the first --sample images of the seed's training spli
     train %   the epoch's training accuracy (mean over minibatches, training mode)
     val %     accuracy on the whole validation split
 
-    python benchmarks/mlp_diagnosis.py --data /tmp/flowers-96.npz
-    python benchmarks/mlp_diagnosis.py --data CACHE --init he --lr 0.001 0.0001 --epochs 3
-    python benchmarks/mlp_diagnosis.py --data CACHE --init he --upper fan_in_uniform
+    python research/benchmarks/mlp_diagnosis.py --data /tmp/flowers-96.npz
+    python research/benchmarks/mlp_diagnosis.py --data CACHE --init he --lr 0.001 0.0001 --epochs 3
+    python research/benchmarks/mlp_diagnosis.py --data CACHE --init he --upper fan_in_uniform
 
 Rule names are the `init` option's values (`regstudy train --help`); fan_in_uniform is
 PyTorch's default for Linear and Conv2d. One thread.

@@ -5,8 +5,8 @@ installed, to the same network in PyTorch (same data and batch, two cores each),
 same run, interleaved. Then 10-epoch runs that show whether float32 subnormals slow
 training down (last epoch / first epoch).
 
-    python benchmarks/engine_speed.py                 # everything, ~10 minutes
-    python benchmarks/engine_speed.py --quick         # 1 repeat, no 10-epoch runs
+    python research/benchmarks/engine_speed.py                 # everything, ~10 minutes
+    python research/benchmarks/engine_speed.py --quick         # 1 repeat, no 10-epoch runs
 
 Both sides get --threads threads: PyTorch through torch.set_num_threads, the engine as
 its thread budget (regstudy train --threads) over one-thread BLAS. At 2 (the default) the
@@ -14,8 +14,8 @@ engine runs two shards of each minibatch for the CNNs and two slices of the MLP'
 layer and optimizer; at 1 it runs one shard on one thread, as a workflow job declared
 `threads: 1` does.
 
-    python benchmarks/engine_speed.py --threads 1 --no-long   # both sides single-threaded
-    python benchmarks/engine_speed.py --plain --interleave 10 --no-long   # busy machine
+    python research/benchmarks/engine_speed.py --threads 1 --no-long   # both sides single-threaded
+    python research/benchmarks/engine_speed.py --plain --interleave 10 --no-long   # busy machine
 
 Medians over --repeats rounds; each round times every variant once, in turn, and the
 ratios are medians of per-round ratios. Machines here are shared and noisy: read the ratios.
@@ -44,7 +44,7 @@ from pipeline.engine.protocol import resolve  # noqa: E402
 from pipeline.train.streams import make_streams  # noqa: E402
 from pipeline.train.trainer import Trainer  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 N_TRAIN = 3450
 
 MLP_VARIANTS = {   # name -> (hidden, l1, l2)

@@ -1,4 +1,4 @@
-"""benchmarks/reference_timing.py's real-image minibatches: the cache's images as raw
+"""research/benchmarks/reference_timing.py's real-image minibatches: the cache's images as raw
 pixels flattened in the reference's H, W, C order, every image once per epoch."""
 import importlib.util
 from pathlib import Path

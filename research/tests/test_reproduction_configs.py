@@ -8,11 +8,13 @@ import yaml
 
 from pipeline.engine.protocol import PROTOCOLS, QUIRKS
 
-DIR = Path(__file__).resolve().parents[1] / "config" / "reproduction"
+ROOT = Path(__file__).resolve().parents[2]
+DIR = ROOT / "config" / "reproduction"            # the configs
+SCRIPTS = ROOT / "research" / "reproduction"      # their generator and analysis
 
 
 def _script(name):
-    spec = importlib.util.spec_from_file_location(name, DIR / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -3,7 +3,7 @@ per-point tables of docs/sweeps.md, for a study whose results folder is gone: ev
 number the figures show (test accuracy and the train - validation gap, mean and 95%
 interval, the base, the chosen value) is in those tables, rounded to 0.1 points.
 
-    python config/sweeps_figures_from_tables.py docs/sweeps.md docs/figures
+    python research/sweeps_figures_from_tables.py docs/sweeps.md docs/figures
 
 writes docs/figures/sweeps_flowers_<family>.png with the workflow's own figure code
 (pipeline.study.sweep_figures); a study folder's own figures come from `snakemake`.

@@ -4,8 +4,8 @@ step. A diagnostic, not a benchmark: the layers of the other shard run at the sa
 on the other core, and the gap between the step and the layers' sum is the rest (the
 loss, thread handoffs, the optimizer pass, waiting for the slower shard).
 
-    python benchmarks/layer_profile.py cnn1 cnn4          # medians over one epoch
-    taskset -c 0 python benchmarks/layer_profile.py cnn1 --threads 1   # as a study's job
+    python research/benchmarks/layer_profile.py cnn1 cnn4          # medians over one epoch
+    taskset -c 0 python research/benchmarks/layer_profile.py cnn1 --threads 1   # as a study's job
 """
 import argparse
 
