@@ -2,7 +2,7 @@
 both in float64, from the same initial parameters, minibatches and random draws.
 
 The engine records its dropout masks and noise draws through hooks on the two functions
-that make them (dropout.keep_mask, noise's `normal`, and the noise layer's forward for
+that make them (engine.draws' keep_mask and `normal`, and the noise layer's forward for
 the per-minibatch coin); the oracle takes them in NHWC layout. Besides the step-by-step
 costs, parameters, accuracies, running statistics and final evaluation logits, the run
 checks the reference's semantics of the things the oracle cannot recompute: the initial
@@ -17,7 +17,7 @@ when a quirk's implementation changes.
 import numpy as np
 import pytest
 
-from pipeline.engine import dropout as dropout_mod
+from pipeline.engine import draws as draws_mod
 from pipeline.engine import noise as noise_mod
 from pipeline.engine.config import parse_hidden
 from pipeline.engine.nets import NAMED_NETS
@@ -44,7 +44,7 @@ class Recorder:
 
     def __init__(self, monkeypatch):
         self.items = []
-        keep_mask, normal, noise_forward = (dropout_mod.keep_mask, noise_mod.normal,
+        keep_mask, normal, noise_forward = (draws_mod.keep_mask, draws_mod.normal,
                                             noise_mod.Noise.forward)
 
         def record_mask(rng, shape, p):
@@ -62,8 +62,8 @@ class Recorder:
                 self.items.append(None)              # replaced by the draw, if any
             return noise_forward(layer, x, params, train, rng)
 
-        monkeypatch.setattr(dropout_mod, "keep_mask", record_mask)
-        monkeypatch.setattr(noise_mod, "normal", record_normal)
+        monkeypatch.setattr(draws_mod, "keep_mask", record_mask)
+        monkeypatch.setattr(draws_mod, "normal", record_normal)
         monkeypatch.setattr(noise_mod.Noise, "forward", record_coin)
 
 

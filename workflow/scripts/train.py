@@ -31,7 +31,7 @@ settings = RunSettings(
     report=s["report"], on_divergence="record",
     shards=1 if snakemake.threads == 1 else None, dtype=s.get("dtype", "float32"),
     eval_train_size=s["eval_train_size"], threads=snakemake.threads,
-    train_size=s.get("train_size"),
+    train_size=s.get("train_size"), replay_model=s.get("replay_model"),
 )
 run_dir = os.path.dirname(snakemake.output.metrics)
 record = failures.record_path(run_dir)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import PIL
 
+from . import detail as detail_check
 from .cache import changed_since_prepared, identity, load_cache, save_cache
 from .decode import decode_files, default_workers, hash_files
 from .errors import CacheError, DataError
@@ -34,6 +35,7 @@ class PrepareResult:
     counts: dict                  # head -> {name: count}
     skipped: list = field(default_factory=list)   # [(relative file, reason)]
     seconds: float = 0.0
+    detail: dict | None = None    # pipeline.data.detail.measure of the cached images
 
 
 def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, jpeg_quality=None,
@@ -63,9 +65,14 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, jpeg_qual
             counts = m.get("counts", {})
             log(f"{out}: up to date with {src.root} ({cache.n} images, "
                 f"{len(m.get('skipped', []))} skipped); reusing it")
+            if "detail" not in m:           # a cache from before the check: add it
+                m["detail"] = detail_check.measure(cache["x"])
+                m.pop("format", None)
+                write_manifest(out, m)
+            _warn_detail(log, m)
             return PrepareResult(out, manifest_path(out), True, cache.n, counts,
                                  [(s["file"], s["reason"]) for s in m.get("skipped", [])],
-                                 time.perf_counter() - t0)
+                                 time.perf_counter() - t0, m["detail"])
         log(f"{out}: rebuilding ({why})")
 
     dec = decode_files(src.root, src.files, size, resample, workers, jpeg_quality)
@@ -96,6 +103,7 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, jpeg_qual
 
     ok = dec.ok
     x = dec.x if ok.all() else dec.x[ok]
+    manifest["detail"] = detail_check.measure(x)
     save_cache(out, x=x, y=src.labels[ok], heads=src.heads, names=src.names,
                files=[f for f, k in zip(src.files, ok) if k],
                sha1=[h for h, k in zip(dec.sha1, ok) if k],
@@ -105,7 +113,8 @@ def prepare(dataset, root, out, size=96, *, resample=DEFAULT_RESAMPLE, jpeg_qual
     mpath = write_manifest(out, manifest)
     _report(log, src, manifest, skipped, out, mpath, seconds, workers)
     return PrepareResult(out, mpath, False, int(ok.sum()), manifest["counts"],
-                         [(f, r) for f, r, _ in skipped], time.perf_counter() - t0)
+                         [(f, r) for f, r, _ in skipped], time.perf_counter() - t0,
+                         manifest["detail"])
 
 
 def stale_reason(src, out, settings, workers=None):
@@ -172,5 +181,17 @@ def _report(log, src, manifest, skipped, out, mpath, seconds, workers):
         log(f"    ... and {len(skipped) - _SHOW_SKIPPED} more (see {mpath})")
     if src.ignored:
         log(f"  ignored {len(src.ignored)} path(s) outside the layout (listed in the manifest)")
+    d = manifest["detail"]
+    if d is not None:
+        log(f"  detail: {d['median']:.1f} grey levels ({d['measure']}; "
+            f"10-90%: {d['p10']:.1f}-{d['p90']:.1f})")
+    _warn_detail(log, manifest)
     mb = out.stat().st_size / 1e6
     log(f"wrote {out} ({mb:.1f} MB) and {mpath.name}")
+
+
+def _warn_detail(log, manifest):
+    text = detail_check.warning(manifest.get("detail"), manifest["size"],
+                                standin=bool(manifest.get("standin")))
+    if text:
+        log(f"warning: {manifest['dataset']}: {text}")

@@ -14,6 +14,7 @@ import copy
 
 import numpy as np
 
+from . import book_draws
 from .batchnorm import BatchNorm
 from .config import LayerSpec, parse_hidden, output_shapes
 from .conv import Conv, FoldedConv
@@ -129,7 +130,14 @@ class Network:
 
     def init_params(self, rng, init=INIT_STD):
         """Every layer's parameters by one rule: a number is N(0, init) weights and zero
-        biases (the reference: 0.03 everywhere), a name one of layer.INIT_RULES."""
+        biases (the reference: 0.03 everywhere), a name one of layer.INIT_RULES. A legacy
+        RandomState draws them with the reference's own calls (engine.book_draws)."""
+        if isinstance(rng, np.random.RandomState):
+            if isinstance(init, str):
+                raise ValueError(f"init: the reference's draws are N(0, std) weights, "
+                                 f"got the rule {init!r}")
+            book_draws.init_params(self.layers, self.params, rng, float(init))
+            return
         for layer, params in zip(self.layers, self.params):
             layer.init_params(params, rng, init)
 

@@ -3,7 +3,6 @@
 the backward pass is the identity. The coin comes from the step's shared draws, so all
 shards of a minibatch agree; the samples from the shard's own (see engine.shards)."""
 from .draws import Draws
-from .gaussian import normal
 from .layer import Layer
 
 
@@ -13,8 +12,8 @@ class Noise(Layer):
             return x, None
         rng = Draws.of(rng)
         o = self.options
-        if rng.batch.random() < o["ratio"]:
-            out = normal(rng.local, x.shape, o["std"], x.dtype)
+        out = rng.noise(x.shape, o, x.dtype)
+        if out is not None:
             if o["mean"]:
                 out += x.dtype.type(o["mean"])
             out += x

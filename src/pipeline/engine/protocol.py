@@ -39,9 +39,11 @@ QUIRKS = {
     "leftover": ("never_trained", "shuffled_in", ("never_trained", "shuffled_in"),
                  "Q12: training samples past the last full batch never used "
                  "(never_trained) or shuffled in with a final smaller batch"),
-    "rng": ("single_stream", "separate_streams", ("single_stream", "separate_streams"),
+    "rng": ("single_stream", "separate_streams", ("single_stream", "separate_streams", "replay"),
             "Q13: one random stream for split, init, shuffles, masks and sampling, or "
-            "one independent stream for each"),
+            "one independent stream for each, or (replay) the study's own legacy stream "
+            "walked through its chapter, draw for draw (a run names its model of the "
+            "chapter: --replay-model, the experiment's replay_model)"),
 }
 
 PROTOCOLS = ("reference", "corrected")

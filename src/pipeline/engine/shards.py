@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import book_draws
 from .batchnorm import BatchNorm
 from .config import ConfigError
 from .conv import Conv
@@ -223,7 +224,12 @@ class ShardedNetwork:
         """Training-mode logits of the minibatch xb ((N, H, W, C) images)."""
         self._rows = bounds(len(xb), self.shards)
         steps = self._steps(len(self._rows))
-        draws = step_draws(rng, len(self._rows)) if self.random else [None] * len(self._rows)
+        if not self.random:
+            draws = [None] * len(self._rows)
+        elif isinstance(rng, np.random.RandomState):    # the reference's own calls, replayed
+            draws = book_draws.step_draws(rng, self.net.layers, self._rows)
+        else:
+            draws = step_draws(rng, len(self._rows))
 
         def job(k):
             a, b = self._rows[k]

@@ -213,6 +213,7 @@ def reference_problems(config):
                             f"{', '.join(tables)})")
         if exp.get("quirks"):
             problems += _quirk_problems(exp["quirks"], f"{w}.quirks")
+        problems += _replay_problems(config, exp, w)
     problems += _quirk_problems(config["training"].get("quirks"), "training.quirks")
     for i, n in enumerate(config.get("select") or ()):
         if n not in exps:
@@ -224,6 +225,28 @@ def reference_problems(config):
         if folder and ds in used and not os.path.isdir(folder):
             problems.append(f"{ds}_dir: no such directory: {folder!r}")
     return problems
+
+
+def _replay_problems(config, exp, where):
+    """rng: replay needs the chapter's model it replays, on that model's data set."""
+    from pipeline.train.chapter import MODEL_NAMES, model_named
+
+    quirks = {**(config["training"].get("quirks") or {}), **(exp.get("quirks") or {})}
+    name = exp.get("replay_model")
+    if quirks.get("rng") != "replay":
+        return [f"{where}.replay_model: set, but the experiment's quirk rng is not "
+                f"replay"] if name else []
+    if not name:
+        return [f"{where}.replay_model: required with quirk rng: replay (one of "
+                f"{', '.join(MODEL_NAMES)})"]
+    try:
+        model = model_named(name, where=f"{where}.replay_model")
+    except ConfigError as e:
+        return [str(e)]
+    if model.dataset != exp["dataset"]:
+        return [f"{where}.replay_model: {name} trains on {model.dataset}, the experiment's "
+                f"dataset is {exp['dataset']}"]
+    return []
 
 
 def _quirk_problems(quirks, where):

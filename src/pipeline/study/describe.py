@@ -37,6 +37,7 @@ def describe_results(manifests, metrics):
             "images": m.get("n_images"),
             "skipped": m.get("n_skipped", 0),
             "manifest": str(p),
+            "detail": m.get("detail"),
         }
     runs, experiments, envs, kernels = [], {}, [], []
     for p in metrics:
@@ -166,7 +167,8 @@ def lines(d):
     for ds, v in d["datasets"].items():
         where = "a generated stand-in" if v["source"] != "real" else "real images"
         out.append(f"- {ds}: {where} from ``{v['root']}``, {v['images']} images of "
-                   f"{_size(v['image_size'])} pixels ({v['skipped']} skipped)")
+                   f"{_size(v['image_size'])} pixels ({v['skipped']} skipped)"
+                   + _detail(v.get("detail"), v["source"] != "real"))
     st = ", ".join(f"{k} {n}" for k, n in d["status"].items())
     out.append(f"- runs: {d['runs']} ({st}); protocols {_seq(d['protocols'])}; "
                f"seeds {_seq(d['seeds'])}")
@@ -183,6 +185,17 @@ def lines(d):
     if d.get("compute"):
         out.append(compute.line(d["compute"]))
     return out
+
+
+def _detail(d, standin):
+    """The images' detail at their size (pipeline.data.detail), flagged when low."""
+    if not d:
+        return ""
+    text = f"; detail {d['median']:.1f} grey levels ({d['factor']}x round trip, median)"
+    if d.get("low") and not standin:
+        text += (f", LOW (below {d['low_below']:g}: probably enlarged from a smaller copy "
+                 f"or blurred; docs/data.md#detail-check)")
+    return text
 
 
 def write_description(manifests, metrics, out_json, out_md):

@@ -112,6 +112,8 @@ def run_settings(config, name):
     train_size = exp.get("train_size", tr.get("train_size"))
     if train_size is not None:  # likewise: runs on the whole training split keep theirs
         settings["train_size"] = int(train_size)
+    if exp.get("replay_model"):   # likewise: only replayed runs carry it
+        settings["replay_model"] = exp["replay_model"]
     return settings
 
 

@@ -97,6 +97,14 @@ def register(sub):
                    help="train on this many images of the training split: the first N of a "
                         "seeded permutation, so subsets are nested as N grows (default: all; "
                         "validation and test splits unchanged). Recorded in metrics.json")
+    p.add_argument("--replay-model", default=None, metavar="NAME",
+                   help="with --quirk rng=replay: the model of the study's chapter this run "
+                        "replays (its split, initial weights, batch order, masks and noise "
+                        "are the chapter's draws, the models before it fast-forwarded; "
+                        "--seed 1234 is the study's seed): one of flowers_model_1, "
+                        "flowers_model_2, flowers_model_l2_0.01, flowers_model_l1_0.1, "
+                        "flowers_model_3, flowers_model_unprinted, flowers_cnn_1..4, "
+                        "office31_cnn_1..4")
     p.add_argument("--threads", type=int, default=None,
                    help="threads this run may use in all (default: as many as its shards, "
                         "at least 2). Shards and slices beyond it run one after another, "
@@ -131,7 +139,7 @@ def main(args):
         experiment=args.experiment or Path(args.out).name, report=args.report,
         on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype,
         eval_train_size=args.eval_train_size, threads=args.threads,
-        train_size=args.train_size)
+        train_size=args.train_size, replay_model=args.replay_model)
     code, metrics = run_job(settings, args.out)
     if code:
         return code

@@ -35,8 +35,8 @@ from pipeline.engine.protocol import resolve
 from pipeline.engine.stats import parameter_statistics
 from pipeline.version import engine_version
 
-from . import checkpoint, report
-from .streams import load_stream_states, make_streams, stream_states
+from . import checkpoint, replay, report
+from .streams import PURPOSES, load_stream_states, make_streams, stream_states
 from .trainer import Diverged, Trainer
 
 SHOW_SAMPLES = 3
@@ -64,6 +64,7 @@ class RunSettings:
     eval_train_size: int = EVAL_TRAIN_SIZE   # training images of the evaluation-mode curves
     threads: int | None = None      # threads the run may use in all; None: as its shards use
     train_size: int | None = None   # train on this many images of the training split (None: all)
+    replay_model: str | None = None  # with quirk rng=replay: the chapter's model it replays
 
 
 class RunDiverged(RuntimeError):
@@ -96,15 +97,19 @@ def _evaluate_epoch(trainer, x, y, curve, val_idx, eval_rng):
     reference's 100-image sample, drawn from its stream as before) and the clean
     evaluation-mode loss and accuracy of the curve subset and the whole validation
     split. A full-split validation reuses the clean pass's logits (same chunks as before,
-    so val_acc keeps its bits)."""
+    so val_acc keeps its bits). eval_rng None: no sample is drawn (a replayed epoch the
+    chapter did not validate), val_acc is NaN."""
     t0 = time.perf_counter()
     r = {}
     r["eval_train_loss"], r["eval_train_acc"], _ = trainer.evaluate(*curve["train"],
                                                                      chunk=trainer.batch_size)
     r["eval_val_loss"], r["eval_val_acc"], logits = trainer.evaluate(*curve["val"])
-    vi = trainer.validation_indices(val_idx, eval_rng)
-    r["val_acc"] = (trainer.accuracy(None, y[vi], logits) if vi is val_idx
-                    else trainer.accuracy(x[vi], y[vi]))
+    if eval_rng is None and trainer.q["validation"] == "sample100":
+        r["val_acc"] = [math.nan] * len(trainer.net.head_sizes)
+    else:
+        vi = trainer.validation_indices(val_idx, eval_rng)
+        r["val_acc"] = (trainer.accuracy(None, y[vi], logits) if vi is val_idx
+                        else trainer.accuracy(x[vi], y[vi]))
     r["eval_seconds"] = time.perf_counter() - t0
     return r
 
@@ -135,8 +140,13 @@ def run(s: RunSettings, out_dir, log=print):
     x, y = cache["x"], cache["y"]
     heads, head_sizes = cache.heads, cache.head_sizes
 
-    streams = make_streams(s.seed, quirks["rng"])
-    train_idx, val_idx, test_idx = reference_split(cache.n, streams["split"])
+    book = _replay(s, quirks, cache, x.shape[1:]) if quirks["rng"] == "replay" else None
+    if book is None:
+        streams = make_streams(s.seed, quirks["rng"])
+        train_idx, val_idx, test_idx = reference_split(cache.n, streams["split"])
+    else:                # the chapter's stream, fast-forwarded to this model's weights
+        streams = dict.fromkeys(PURPOSES, book.until("init"))
+        train_idx, val_idx, test_idx = book.split
     if s.train_size is not None:     # unset: no draw at all, the run is bit-identical
         try:
             train_idx = train_subset(s.seed, train_idx, s.train_size)
@@ -146,6 +156,8 @@ def run(s: RunSettings, out_dir, log=print):
                   bn_debias=quirks["bn_running_stats"] == "debiased", dtype=np.dtype(s.dtype))
     net.init_params(streams["init"], init=INIT_STD if quirks["init"] == "normal0.03"
                     else quirks["init"])
+    if book is not None:
+        book.until("train")      # the weights of the models built after it (Office-31)
     trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
                       train_images=x, train_index=np.sort(train_idx), shards=s.shards,
                       threads=s.threads)
@@ -155,7 +167,8 @@ def run(s: RunSettings, out_dir, log=print):
     fp = checkpoint.fingerprint({
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
                                                            "data", "experiment", "threads")
-           and (k, v) not in (("dtype", "float32"), ("train_size", None))},  # checkpoints of before stay valid
+           and (k, v) not in (("dtype", "float32"), ("train_size", None),
+                              ("replay_model", None))},  # checkpoints of before stay valid
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
         "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
         **({"data_decoding": cache.decoding} if cache.decoding else {})})
@@ -184,7 +197,8 @@ def run(s: RunSettings, out_dir, log=print):
                      f"{exc.step}: the cost is {exc.cost} (learning rate {s.lr})")
             history.append(_diverged_row(epoch, len(heads)))
             break
-        r.update(_evaluate_epoch(trainer, x, y, curve, val_idx, streams["eval"]), epoch=epoch)
+        eval_rng = streams["eval"] if book is None or replay.reports(book.model, epoch) else None
+        r.update(_evaluate_epoch(trainer, x, y, curve, val_idx, eval_rng), epoch=epoch)
         history.append(r)
         clock += r["train_seconds"] + r["eval_seconds"]
         atomic.write_text(out / "history.csv", _history_csv(history, heads))
@@ -234,6 +248,9 @@ def run(s: RunSettings, out_dir, log=print):
                                         head_sizes, heads, cache.names):
             log(line)
         log(report.params_line(stats))
+        if book is not None:
+            metrics["replay"] = _replay_record(book, s, quirks, cache, trainer, x, y, val_idx,
+                                               log)
 
     atomic.write_text(out / "history.csv", _history_csv(history, heads))
     atomic.save_npz(out / "params.npz", **net.state_arrays())
@@ -248,6 +265,45 @@ def run(s: RunSettings, out_dir, log=print):
         if s.on_divergence == "fail":
             raise RunDiverged(error)
     return metrics
+
+
+def _replay(s, quirks, cache, image_shape):
+    """The chapter's stream for this run's model (pipeline.train.replay)."""
+    replay.check_quirks(quirks)
+    if not s.replay_model:
+        raise ConfigError("replay_model: quirk rng=replay replays one model of the study's "
+                          "chapter; name it (regstudy train --replay-model, an experiment's "
+                          f"replay_model): one of {', '.join(replay.MODEL_NAMES)}")
+    model = replay.model_named(s.replay_model)
+    if model.dataset != cache.dataset:
+        raise ConfigError(f"replay_model: {model.name} trains on {model.dataset}, the data "
+                          f"is {cache.dataset}")
+    sizes = {**replay.CHAPTER_SIZES, cache.dataset: cache.n}
+    return replay.Replay(s.seed, model, sizes, image_shape)
+
+
+def _replay_record(book, s, quirks, cache, trainer, x, y, val_idx, log):
+    """metrics.json's `replay`: the model, how the run departs from the chapter (empty:
+    the study's draws), and the samples its visualization drew, if the chapter showed
+    any (drawn after the test, as the chapter)."""
+    m = book.model
+    rec = {"model": m.name, "study": m.study, "seed": s.seed, "sizes": book.sizes,
+           "report_every": m.report, "show_cnt": m.show_cnt,
+           "differences": replay.differences(
+               m, n=cache.n, image_shape=x.shape[1:], net=s.net, epochs=s.epochs,
+               batch_size=s.batch_size, quirks=quirks, seed=s.seed)}
+    if m.show_cnt:
+        vi = replay.validation_sample(book.until("show"), val_idx, m.show_cnt)
+        logits = trainer.predict_logits(x[vi])
+        names = cache.names
+        rec["visualization"] = {
+            "index": vi.tolist(),
+            "labels": [names[0][k] for k in y[vi, 0]],
+            "estimates": [names[0][k] for k in logits[:, :cache.head_sizes[0]].argmax(1)]}
+        log(f"Model {m.name} visualization: " + ", ".join(
+            f"{e} : {a}" for e, a in zip(rec["visualization"]["estimates"],
+                                        rec["visualization"]["labels"])))
+    return rec
 
 
 def run_job(s: RunSettings, out_dir):
