@@ -2,7 +2,7 @@
 "Replaying the study draw for draw"): one row per (data copy, model, report epoch) into a
 CSV of accuracies and costs, and the Markdown tables of the docs.
 
-    python config/reproduction/replay_table.py \
+    python research/reproduction/replay_table.py \
         flowers-sharp=results/replay_sharp/results flowers=results/replay_128/results \
         --csv docs/data/replay.csv
 
