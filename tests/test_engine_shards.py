@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 
+from pipeline.engine.config import ConfigError
 from pipeline.engine.draws import Draws
 from pipeline.engine.losses import softmax_cross_entropy
 from pipeline.engine.network import Network
@@ -247,3 +248,41 @@ def test_trainer_step_is_the_penalised_adam_step(protocol, shards):
 def tr_input(quirks, x):
     from pipeline.train.trainer import input_transform
     return input_transform(quirks["input_scale"], x)
+
+
+def test_shards_ask_layers_what_they_need_not_their_kind(monkeypatch):
+    """A new kind of layer that draws in every step gets the step's draws, one that
+    meets the other shards needs as many threads, one that shards pay off for gets 2
+    shards by default: by what it declares (engine.layer), with no list of kinds."""
+    from pipeline.engine import network
+    from pipeline.engine.layer import Layer
+
+    seen = []
+
+    class Coin(Layer):                    # a kind the sharding code has never heard of
+        draws_per_step = True
+        shards_pay_off = True
+
+        def forward(self, x, params, train, rng):
+            seen.append(rng)
+            return x * rng.keep_mask(x.shape, 0.5) if train else x, None
+
+        def backward(self, dout, cache, params, grads):
+            return dout
+
+    monkeypatch.setitem(network.LAYER_CLASSES, "dropout", Coin)
+    net = Network([["dropout", {"keep_prob": 0.5}], 6], (8, 8, 2), [3])
+    net.init_params(np.random.default_rng(0))
+    assert isinstance(net.layers[0], Coin) and default_shards(net) == 2
+    sharded = ShardedNetwork(net, 2, threads=2)
+    x, _ = _batch(6)
+    sharded.forward(x, np.random.default_rng(1))
+    sharded.close()
+    assert len(seen) == 2 and all(isinstance(d, Draws) for d in seen)    # not None
+
+    Coin.uses_step = True                 # meets the other shards: threads >= shards
+    try:
+        with pytest.raises(ConfigError, match="runs its shards at once"):
+            ShardedNetwork(net, 2, threads=1)
+    finally:
+        del Coin.uses_step

@@ -131,11 +131,6 @@ def _draw_step(rs, layers, n):
     return out
 
 
-def draws_in_step(layer):
-    """Whether a layer draws in a training step (dropout, noise)."""
-    return isinstance(layer, (Dropout, Noise))
-
-
 def skip_step(rs, layers, n):
     """One step's draws without a forward pass (a model fast-forwarded)."""
     _draw_step(rs, layers, n)

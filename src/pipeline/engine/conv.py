@@ -48,6 +48,7 @@ class FoldGradient(NamedTuple):
 
 
 class Conv(Layer):
+    shards_pay_off = True
 
     def __init__(self, options, in_shape, need_dx=True):
         super().__init__(options, in_shape, need_dx)

@@ -9,6 +9,7 @@ from .layer import Layer
 
 
 class Dropout(Layer):
+    draws_per_step = True
     def forward(self, x, params, train, rng):
         if not train:
             return x, None

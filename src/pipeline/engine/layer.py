@@ -8,11 +8,19 @@ layer dicts of views under the same keys:
     out, cache = layer.forward(x, params, train, rng)
     dx = layer.backward(dout, cache, params, grads)   # fills grads[name] in place
 
-`rng` is a Generator or the shard's engine.draws.Draws (None outside training). A layer
-that needs the whole minibatch of a sharded step (batch norm) says so with
-`uses_step = True`, and its forward takes a fifth argument, `step`, an engine.step.Step
-(where this pass runs; ALONE by default). `backward` never updates parameters: the
-optimizer does, afterwards.
+`rng` is a Generator or the shard's engine.draws.Draws (None outside training).
+`backward` never updates parameters: the optimizer does, afterwards.
+
+What a layer needs of a training step it declares, and the code that runs steps
+(engine.shards, engine.book_draws) asks, instead of knowing the kinds:
+
+- `uses_step = True`: it needs the whole minibatch of a sharded step (batch norm); its
+  forward takes a fifth argument, `step`, an engine.step.Step (where this pass runs;
+  ALONE by default), and its shards meet at a barrier;
+- `draws_per_step = True`: it draws random numbers in every training step (dropout
+  masks, noise), from the step's draws (`rng`);
+- `shards_pay_off = True`: a step cut into shards on threads is faster for it
+  (convolutions: their products leave cores idle at batch 10; docs/engine.md).
 
 Everything a layer does is decided when it is built, by its constructor's arguments;
 nothing is set on it afterwards. Each kind, fused ones included (conv.FoldedConv,
@@ -35,6 +43,8 @@ INIT_RULES = {
 class Layer:
     param_shapes = {}
     uses_step = False       # True: forward(x, params, train, rng, step), see above
+    draws_per_step = False  # True: draws from the step's rng in training
+    shards_pay_off = False  # True: sharded steps are faster for this layer
 
     def __init__(self, options, in_shape, need_dx=True):
         """need_dx: whether backward returns the input gradient. A layer with nothing

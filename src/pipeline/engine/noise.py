@@ -7,6 +7,7 @@ from .layer import Layer
 
 
 class Noise(Layer):
+    draws_per_step = True
     def forward(self, x, params, train, rng):
         if not train:
             return x, None

@@ -21,13 +21,17 @@ class Adam:
     direction, p -= lr * (l2 * p + l1 * sign(p)) on the weight slice only.
     """
 
-    def __init__(self, size, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, dtype=np.float32):
+    def __init__(self, size, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, dtype=np.float32,
+                 work=None):
+        """work: a buffer of `size` for the update's intermediate values; its owner may
+        use a slice of it between steps, before update(slice) (the trainer builds the
+        penalty's sign there). Default: the optimizer's own."""
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.dtype = np.dtype(dtype)
         self.u = np.zeros(size, dtype)
         self.w = np.zeros(size, dtype)
         self.t = 0
-        self._tmp = np.empty(size, dtype)
+        self._tmp = np.empty(size, dtype) if work is None else work
 
     def step(self, p, g, n_weights=0, l1=0.0, l2=0.0, map_slices=None):
         """One update of p from gradient g (g is used as scratch and left changed).
@@ -69,10 +73,6 @@ class Adam:
                     pw *= keep
             p[sl] -= tmp
         return update
-
-    def scratch(self, sl):
-        """A slice of the update's workspace, free for other use before update(sl)."""
-        return self._tmp[sl]
 
     def state(self):
         return {"u": self.u, "w": self.w, "t": np.int64(self.t)}

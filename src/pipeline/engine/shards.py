@@ -33,12 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import book_draws
-from .batchnorm import BatchNorm
 from .config import ConfigError
-from .conv import Conv
 from .draws import Draws
-from .dropout import Dropout
-from .noise import Noise
 from .step import Step
 
 # Elementwise work over the flat buffers (gradient sums, penalties, Adam) is cut into
@@ -48,10 +44,10 @@ SLICES = 2
 
 
 def default_shards(net):
-    """2 for networks with convolutions. An MLP's step is dominated by its first weight
-    matrix, which every shard would read and whose gradient every shard would write:
-    slower with 2 shards (docs/engine.md), so 1."""
-    return 2 if any(isinstance(layer, Conv) for layer in net.layers) else 1
+    """2 for networks with a layer that shards pay off for (convolutions). An MLP's step
+    is dominated by its first weight matrix, which every shard would read and whose
+    gradient every shard would write: slower with 2 shards (docs/engine.md), so 1."""
+    return 2 if any(layer.shards_pay_off for layer in net.layers) else 1
 
 
 def _with_errstate(fn):
@@ -131,7 +127,7 @@ class ShardedNetwork:
         threads = thread_budget(shards, threads)
         if threads < 1:
             raise ConfigError(f"threads: must be >= 1, got {threads}")
-        if shards > threads and any(isinstance(l, BatchNorm) for l in net.layers):
+        if shards > threads and any(layer.uses_step for layer in net.layers):
             raise ConfigError(
                 f"shards: {shards} > threads {threads}: a network with batch normalization "
                 f"runs its shards at once (they meet at a barrier for the batch "
@@ -140,8 +136,8 @@ class ShardedNetwork:
         self.threads = threads
         self.net, self.shards = net, shards
         self.replicas = [net] + [net.replica() for _ in range(shards - 1)]
-        self.random = any(isinstance(l, (Dropout, Noise)) for l in net.layers)
-        self._bn = any(isinstance(l, BatchNorm) for l in net.layers)
+        self.random = any(layer.draws_per_step for layer in net.layers)
+        self._bn = any(layer.uses_step for layer in net.layers)     # shards meet
         self._syncs = {}            # active shards -> Allreduce
         self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="shard") \
             if threads > 1 else None

@@ -103,7 +103,7 @@ def skip_training(rs, m, layers, n_train, n_val):
     """A model's training draws, nothing trained: per epoch the shuffle and every
     step's masks and noise, per report epoch the validation sample."""
     steps = n_train // m.batch_size
-    random = any(book_draws.draws_in_step(layer) for layer in layers)
+    random = any(layer.draws_per_step for layer in layers)
     for epoch in range(1, m.epochs + 1):
         rs.permutation(steps * m.batch_size)
         if random:

@@ -110,7 +110,10 @@ class Trainer:
         self.sharded = ShardedNetwork(net, shards, threads)  # after the input transform is set
         # Adam covers everything but the batch-norm affine tail when that takes SGD.
         self.n_adam = net.flat.size - (net.n_affine if quirks["bn_affine_optimizer"] == "sgd" else 0)
-        self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype)
+        # One workspace for the step's elementwise pass: the penalty's sign, then Adam's
+        # intermediate values, slice by slice (no second weight-sized array)
+        self.work = np.empty(self.n_adam, net.dtype)
+        self.opt = Adam(self.n_adam, lr=lr, dtype=net.dtype, work=self.work)
         self.steps = 0
         self.flushed = 0
         self.penalty_gradient = bool(l1 or l2) and quirks["decay"] == "loss_gradient"
@@ -119,11 +122,11 @@ class Trainer:
     def _penalty_sums(self, sl):
         """(sum w^2 / 2, sum |w|) of the weights in one slice of the flat buffer, taken
         before the update (as the reference), over the whole slice; leaves l1*sign(w)
-        in Adam's workspace there (free until the slice's update: no extra array)."""
+        in the step's workspace there (free until the slice's update)."""
         ws = slice(sl.start, min(sl.stop, self.net.n_weights))
         if not (self.l1 or self.l2) or ws.start >= ws.stop:
             return 0.0, 0.0
-        return penalty_terms(self.net.flat[ws], self.l1, self.l2, self.opt.scratch(ws))
+        return penalty_terms(self.net.flat[ws], self.l1, self.l2, self.work[ws])
 
     def _finish_chunk(self, c, update):
         """The elementwise rest of a step over one cache-sized chunk c: add up the
@@ -133,7 +136,7 @@ class Trainer:
         if self.penalty_gradient:
             cw = slice(c.start, min(c.stop, self.net.n_weights))
             if cw.start < cw.stop:
-                work = self.opt.scratch(cw)
+                work = self.work[cw]
                 add_penalty_gradient(self.net.grad[cw], self.net.flat[cw], self.l1, self.l2,
                                      work, l1_sign=work)
         if c.start < self.n_adam:
