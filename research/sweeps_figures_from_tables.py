@@ -6,7 +6,7 @@ interval, the base, the chosen value) is in those tables, rounded to 0.1 points.
     python research/sweeps_figures_from_tables.py docs/sweeps.md docs/figures
 
 writes docs/figures/sweeps_flowers_<family>.png with the workflow's own figure code
-(pipeline.study.sweep_figures); a study folder's own figures come from `snakemake`.
+(pipeline.report.sweep_figures); a study folder's own figures come from `snakemake`.
 """
 import argparse
 import re
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.study import sweep_figures, sweeps
+from pipeline.report import sweep_figures
+from pipeline.plan import sweeps
 
 SECTION = re.compile(r"^#### Sweep (\S+): (\S+), base (\S+)(?: \(points: .*\))?: (\w+)\s*$")
 WITH_CI = re.compile(r"^([-+]?[\d.]+) \[([-+]?[\d.]+), ([-+]?[\d.]+)\]$")

@@ -1,4 +1,4 @@
-"""Where a study's compute went (pipeline.study.compute): job seconds, the split by the
+"""Where a study's compute went (pipeline.analysis.compute): job seconds, the split by the
 runs' clocks, resumed runs kept out of the split, peak memory; in description.md."""
 import json
 import resource
@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from pipeline import jobs
-from pipeline.jobs import USAGE_PREFIX
-from pipeline.study import compute, describe
+from pipeline.runtime import jobs
+from pipeline.runtime.jobs import USAGE_PREFIX
+from pipeline.analysis import compute, describe
 
 BENCH_HEAD = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.study import config_check as cc
-from pipeline.study import experiments as ex
+from pipeline.plan import config_check as cc
+from pipeline.plan import experiments as ex
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "config.yaml"

@@ -10,8 +10,8 @@ from pipeline.data import load_cache
 from pipeline.data.images import decode
 from pipeline.data.manifest import read_manifest
 from pipeline.data.prepare import prepare
-from pipeline.study import config_check as cc
-from pipeline.study import experiments as ex
+from pipeline.plan import config_check as cc
+from pipeline.plan import experiments as ex
 from test_data_helpers import Log, flowers_tree, noisy_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]

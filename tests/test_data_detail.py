@@ -13,7 +13,7 @@ from PIL import Image
 from pipeline.data import detail
 from pipeline.data.manifest import STANDIN_MARKER, read_manifest
 from pipeline.data.prepare import prepare
-from pipeline.study.describe import describe_results, lines
+from pipeline.analysis.describe import describe_results, lines
 from test_data_helpers import Log, write
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -176,7 +176,7 @@ def test_no_page_or_file_narrates_how_the_work_was_organised():
 
 
 def test_troubleshooting_lists_the_exit_codes_the_code_uses():
-    from pipeline import faults
+    from pipeline.runtime import faults
     rows = dict(re.findall(r"^\| (\d+) \| ([^|]+) \|$",
                            (ROOT / "docs" / "troubleshooting.md").read_text(), re.MULTILINE))
     assert rows[str(faults.DISK_FULL)] == "disk full"

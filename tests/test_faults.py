@@ -20,7 +20,7 @@ import pytest
 from test_data_helpers import flowers_tree
 from toydata import write_toy_cache
 
-from pipeline import faults
+from pipeline.runtime import faults
 from pipeline.cli import main
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -310,8 +310,8 @@ def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path):
     job's own process, left alive, names the setting."""
     import signal
 
-    from pipeline import jobs
-    from pipeline.study import failures
+    from pipeline.runtime import jobs
+    from pipeline.runtime import failures
 
     run = tmp_path / "results" / "runs" / "corrected" / "flowers_cnn1" / "seed2"
     record, log = failures.record_path(run), tmp_path / "train.log"
@@ -330,8 +330,8 @@ def test_job_killed_for_memory_says_raise_mem_mb_and_leaves_a_record(tmp_path):
 
 
 def test_job_fault_in_the_child_leaves_its_record(tmp_path, capsys):
-    from pipeline import jobs
-    from pipeline.study import failures
+    from pipeline.runtime import jobs
+    from pipeline.runtime import failures
     from pipeline.train.run import RunSettings, run_job
 
     run = tmp_path / "results" / "runs" / "reference" / "flowers_mlp" / "seed1"
@@ -350,7 +350,8 @@ def test_job_fault_in_the_child_leaves_its_record(tmp_path, capsys):
 
 def test_tables_show_failed_runs_with_their_reason(tmp_path):
     from fakes import make_run
-    from pipeline.study import failures, runs as run_tables
+    from pipeline.runtime import failures
+    from pipeline.analysis import runs as run_tables
 
     described = [{"experiment": "base", "dataset": "flowers", "table": "t1",
                   "regularizer": "none"}]

@@ -1,4 +1,4 @@
-"""Paired statistics and verdicts (pipeline.study.paired, .conclusions) on constructed
+"""Paired statistics and verdicts (pipeline.analysis.paired, .conclusions) on constructed
 run folders: planted effects, identical runs, Holm by hand, the MDE's power, stand-in
 tables, tied ranks, runs that failed."""
 import math
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pipeline.study import conclusions, paired, runs as runs_mod
+from pipeline.report import conclusions
+from pipeline.analysis import paired, runs as runs_mod
 from fakes import make_run
 
 SEEDS = list(range(1, 11))

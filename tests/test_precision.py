@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from pipeline.engine.network import Network
-from pipeline.study import config_check as cc
-from pipeline.study import experiments as ex
+from pipeline.plan import config_check as cc
+from pipeline.plan import experiments as ex
 from pipeline.train.run import RunSettings, run
 from toydata import write_toy_cache
 

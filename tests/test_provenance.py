@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import provenance
-from pipeline.study import conclusions
+from pipeline.report import conclusions
 
 ENV = {"python": "CPython 3.11.7", "platform": "Linux-6.1-x86_64-with-glibc2.36",
        "machine": "x86_64", "numpy": "2.4.6", "scipy": "1.17.1", "pandas": "3.1.1",

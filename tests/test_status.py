@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pipeline.cli import main
-from pipeline.study import status
+from pipeline.report import status
 from pipeline.train import checkpoint
 
 NOW = time.time()      # the tree's clock; the CLI test sets the status module's to it

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.study import conclusions, figures, runs as runs_mod, runstats, tables
+from pipeline.report import conclusions, figures, tables
+from pipeline.analysis import runs as runs_mod, runstats
 from fakes import make_cache, make_run
 
 PROTOCOLS = ["reference", "corrected"]
@@ -166,7 +167,7 @@ def test_conclusions_page(study, tmp_path):
 @pytest.fixture
 def drawn(monkeypatch):
     """The figures as drawn: each matplotlib Figure just before it is saved."""
-    from pipeline.study import curves
+    from pipeline.report import curves
 
     figs = []
     save = figures.save

@@ -17,9 +17,10 @@ import yaml
 
 from pipeline.data.split import reference_split
 from pipeline.data.subset import train_subset
-from pipeline.study import config_check as cc
-from pipeline.study import experiments as ex
-from pipeline.study import sweep_figures, sweep_results, sweeps
+from pipeline.plan import config_check as cc
+from pipeline.plan import experiments as ex
+from pipeline.report import sweep_figures, sweep_results
+from pipeline.plan import sweeps
 from pipeline.train.run import RunSettings, run
 from toydata import write_toy_cache
 
@@ -128,7 +129,7 @@ def test_a_config_without_sweeps_is_checked_as_before():
 
 
 def test_the_sweep_study_config_is_valid_and_as_its_header_says():
-    from pipeline.study import status
+    from pipeline.report import status
 
     files = [ROOT / "config" / f for f in ("config.yaml", "study.yaml", "sweeps.yaml")]
     c = status.merge_configs(files)

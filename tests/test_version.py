@@ -63,9 +63,9 @@ def test_what_training_imports_counts_and_nothing_else(tmp_path):
     files = {f.relative_to(root).as_posix() for f in version.result_files(root)}
     # found by following the imports: the training subset, the split, the engine
     assert {"data/subset.py", "data/split.py", "engine/dropout.py", "train/run.py"} <= files
-    assert not any(f.startswith("study/") for f in files)       # tables, figures, sweeps
+    assert not any(f.startswith(("report/", "analysis/", "plan/")) for f in files)
     before = version.source_hash(root=root)
-    figures = root / "study" / "figures.py"
+    figures = root / "report" / "figures.py"
     figures.write_text(figures.read_text() + "\nEXTRA = 1\n")
     assert version.source_hash(root=root) == before               # a figure: no rerun
     subset = root / "data" / "subset.py"
@@ -74,7 +74,7 @@ def test_what_training_imports_counts_and_nothing_else(tmp_path):
     assert after != before                                        # the training subset: rerun
     # a module that training starts to import counts from then on
     run = root / "train" / "run.py"
-    run.write_text(run.read_text() + "\nfrom pipeline.study import figures  # noqa\n")
-    assert "study/figures.py" in {f.relative_to(root).as_posix()
+    run.write_text(run.read_text() + "\nfrom pipeline.report import figures  # noqa\n")
+    assert "report/figures.py" in {f.relative_to(root).as_posix()
                                   for f in version.result_files(root)}
     assert version.source_hash(root=root) != after

@@ -25,7 +25,7 @@ ends, so an interrupted call loses only the runs in progress and a rerun with ot
 engine settings only trains what changed.
 """
 
-from pipeline.threads import limit_blas  # noqa: E402
+from pipeline.runtime.threads import limit_blas  # noqa: E402
 
 limit_blas(1)
 
@@ -46,7 +46,7 @@ from pipeline.data.cache import load_cache  # noqa: E402
 from pipeline.data.split import reference_split  # noqa: E402
 from pipeline.engine.nets import NAMED_NETS  # noqa: E402
 from pipeline.engine.protocol import resolve  # noqa: E402
-from pipeline.study.paired import t_interval  # noqa: E402
+from pipeline.analysis.paired import t_interval  # noqa: E402
 from pipeline.train.run import RunSettings, run  # noqa: E402
 from pipeline.train.streams import make_streams  # noqa: E402
 from pipeline.train.trainer import input_transform  # noqa: E402

@@ -26,7 +26,7 @@ import sys
 
 # The engine runs its own threads (--threads: shards / slices, engine.shards) over
 # one-thread BLAS, as `regstudy train` does; fixed before NumPy loads.
-from pipeline.threads import limit_blas  # noqa: E402
+from pipeline.runtime.threads import limit_blas  # noqa: E402
 
 limit_blas(1)
 

@@ -22,7 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 # As regstudy train: the engine's threads over 1-thread BLAS. threadpoolctl directly, not
-# pipeline.threads: this script also runs other versions' src/ (PYTHONPATH).
+# pipeline.runtime.threads: this script also runs other versions' src/ (PYTHONPATH).
 threadpool_limits(1)
 
 NETS = ("mlp", "cnn1", "cnn2", "cnn3", "cnn4")

@@ -21,7 +21,7 @@ import numpy as np
 
 from pipeline import provenance
 from pipeline.engine.nets import NAMED_NETS
-from pipeline.threads import limit_blas
+from pipeline.runtime.threads import limit_blas
 from pipeline.train.run import RunSettings, run
 
 ROOT = Path(__file__).resolve().parents[2]

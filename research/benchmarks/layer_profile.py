@@ -9,7 +9,7 @@ loss, thread handoffs, the optimizer pass, waiting for the slower shard).
 """
 import argparse
 
-from pipeline.threads import limit_blas  # noqa: E402
+from pipeline.runtime.threads import limit_blas  # noqa: E402
 
 limit_blas(1)  # as regstudy train: the engine's threads over 1-thread BLAS
 

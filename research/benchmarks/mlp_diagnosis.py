@@ -23,7 +23,7 @@ Rule names are the `init` option's values (`regstudy train --help`); fan_in_unif
 PyTorch's default for Linear and Conv2d. One thread.
 """
 
-from pipeline.threads import limit_blas  # noqa: E402
+from pipeline.runtime.threads import limit_blas  # noqa: E402
 
 limit_blas(1)
 

@@ -15,7 +15,7 @@ as a one-thread workflow job). Needs PyTorch and at least 2 cores.
 """
 import os
 
-from pipeline.threads import limit_blas  # noqa: E402
+from pipeline.runtime.threads import limit_blas  # noqa: E402
 
 limit_blas(1)
 

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import os
 
-from pipeline.threads import limit_blas  # noqa: E402
+from pipeline.runtime.threads import limit_blas  # noqa: E402
 
 limit_blas(1)  # as regstudy train: the engine's threads over 1-thread BLAS
 

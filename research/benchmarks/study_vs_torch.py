@@ -19,7 +19,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from pipeline.study.compute import job_rows
+from pipeline.analysis.compute import job_rows
 
 
 def variant(metrics):

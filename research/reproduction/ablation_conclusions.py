@@ -6,7 +6,7 @@ prints, per quirk, the study's contrasts with that quirk flipped in *both* arms:
 * cnn4 - cnn1 (the study's "batch norm costs a little"),
 
 each as the paired mean difference over the seeds with its 95% t interval and p
-(pipeline.study.paired), beside the protocol as it is (row "none"). A quirk that cannot
+(pipeline.analysis.paired), beside the protocol as it is (row "none"). A quirk that cannot
 touch an arm leaves that arm at its base (decay touches only the L1/L2 arm, the bn_
 quirks only cnn4). It also counts the MLP runs that collapsed to predicting one class.
 With --figure, one picture of every flip's effect against its base (from each folder's
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.engine.protocol import PROTOCOLS, QUIRKS
-from pipeline.study import paired
+from pipeline.analysis import paired
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_ablation  # noqa: E402  (beside this file: the bases and which quirk touches which)
@@ -58,7 +58,7 @@ def arm(runs, base, quirk):
 
 def figure(folders, out, margin=paired.MARGIN):
     """Every flip against its base: a row per base network, a column per folder."""
-    from pipeline.study.figures import effects_panel, plt, read_conclusions, save
+    from pipeline.report.figures import effects_panel, plt, read_conclusions, save
 
     cs = [read_conclusions(Path(f, "results", "tables", "conclusions.csv")) for f in folders]
     bases = list(dict.fromkeys(t.removeprefix("ablation_") for c in cs for t in c["table"]))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.study import paired
+from pipeline.analysis import paired
 
 EXPERIMENT = "reference/flowers_cnn1"
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 # As the product tests (tests/conftest.py): one BLAS thread, and their helpers (fakes,
 # toydata, test_compute's run builder) importable.
-from pipeline.threads import limit_blas
+from pipeline.runtime.threads import limit_blas
 
 limit_blas(1)
 

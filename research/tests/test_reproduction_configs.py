@@ -125,7 +125,7 @@ def test_ablation_figure_names_each_flip_by_its_quirk(tmp_path, monkeypatch):
     value', its point at the flip's paired mean difference."""
     import pandas as pd
 
-    from pipeline.study import figures
+    from pipeline.report import figures
     for protocol, diff in (("reference", -3.0), ("corrected", 1.5)):
         d = tmp_path / protocol / "results" / "tables"
         d.mkdir(parents=True)

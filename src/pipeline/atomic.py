@@ -20,7 +20,7 @@ def atomic_path(path, suffix="", size=None):
     temporary file is removed and `path` is left untouched. An OSError (disk full,
     permission denied) leaves with `filename` set to `path` (the temporary name means
     nothing to a user) and `bytes_needed` set to `size`, the size of what was being
-    written, so that pipeline.faults can say which file and how much space.
+    written, so that pipeline.runtime.faults can say which file and how much space.
     """
     path = Path(path)
     tmp = None

@@ -12,7 +12,7 @@ import sys
 COMMANDS = [
     "pipeline.train.command",   # train
     "pipeline.data.commands",   # prepare, synth
-    "pipeline.study.status",    # status
+    "pipeline.report.status",    # status
 ]
 
 
@@ -43,21 +43,46 @@ def _pin_threads(argv):
         pre.add_argument("--threads", type=int, default=None)
         threads = pre.parse_known_args(argv)[0].threads
     if threads:
-        from pipeline.threads import limit_blas
+        from pipeline.runtime.threads import limit_blas
 
         limit_blas(threads)
 
 
 def main(argv=None, on_fault=None):
     """Run one sub-command; returns its exit code. A fault of the environment (see
-    pipeline.faults) ends with one message and its own code, not a traceback;
+    pipeline.runtime.faults) ends with one message and its own code, not a traceback;
     `on_fault(fault)` lets the workflow's job scripts record it."""
-    from pipeline import faults
+    from pipeline.runtime import faults
 
     argv = sys.argv[1:] if argv is None else argv
     _pin_threads(argv[1:] if argv[:1] == ["--debug"] else argv)
     args = build_parser().parse_args(argv)
     return faults.guarded(lambda: args.func(args), args.debug, on_fault)
+
+
+def run_cli(args, log, threads, rule=None, mem_mb=None):
+    """Run `regstudy ARGS` in this process with its output appended to `log`; exit with
+    its code if it fails; BLAS runs `threads` threads. `rule` and `mem_mb` (the job's
+    resources) let an out-of-memory message name the setting to raise."""
+    from pipeline.runtime.jobs import fault_env, log_to, quote
+    from pipeline.runtime.threads import limit_blas
+
+    limit_blas(threads)
+    fault_env(rule, mem_mb)
+    seen = []
+    args = [str(a) for a in args]
+    with log_to(log) as fh:
+        fh.write("$ regstudy " + " ".join(quote(a) for a in args) + "\n")
+        fh.flush()
+        try:
+            rc = main(args, on_fault=seen.append)
+        except SystemExit as e:  # argparse errors
+            rc = e.code if isinstance(e.code, int) else 1
+    if rc:
+        why = f": {seen[0].message}" if seen else ""
+        print(f"regstudy {args[0]} failed with exit code {rc}{why} (log: {log})",
+              file=sys.stderr, flush=True)
+        raise SystemExit(rc)
 
 
 if __name__ == "__main__":

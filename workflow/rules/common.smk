@@ -12,17 +12,17 @@ _SRC = Path(_HERE).parents[1] / "src"
 if (_SRC / "pipeline").is_dir():
     sys.path.insert(0, str(_SRC))
 
-from pipeline.study import experiments as ex
-from pipeline.study import failures
-from pipeline.study import sweeps as sweep_config
+from pipeline.plan import experiments as ex
+from pipeline.runtime import failures
+from pipeline.plan import sweeps as sweep_config
 from pipeline import layout
 from pipeline.version import engine_version
 
-# One validation path (pipeline.study.config_check): duplicate keys in the config files,
+# One validation path (pipeline.plan.config_check): duplicate keys in the config files,
 # the JSON schema (which also fills its defaults), the engine's check of each network,
 # references between keys. It refuses the config before any job starts. `sweeps` are
 # expanded into experiments first, so that check sees the expanded config and a sweep's
-# points are checked like any other experiment (pipeline.study.sweeps).
+# points are checked like any other experiment (pipeline.plan.sweeps).
 sweep_config.check_config(
     config,
     schema=workflow.source_path("../schemas/config.schema.yaml"),
@@ -86,7 +86,7 @@ def runs(filename, experiments=None, protocols=None, seeds=None):
 
 def failed(path):
     """Is `path` (a file of results/runs/P/E/seedS/) of a run whose last training job
-    failed? Its failure record is there and its metrics.json is not (pipeline.study.failures).
+    failed? Its failure record is there and its metrics.json is not (pipeline.runtime.failures).
     """
     run = os.path.dirname(path)
     return not os.path.exists(f"{run}/metrics.json") and os.path.exists(

@@ -6,8 +6,8 @@
 # environment) is read from the results, not from the configuration: rule describe writes
 # results/description.{json,md} from the cache manifests and the runs' metrics.json. The
 # front page shows that description, and every difference between it and the
-# configuration given to this command (pipeline.study.describe.mismatches).
-from pipeline.study import describe as _describe
+# configuration given to this command (pipeline.analysis.describe.mismatches).
+from pipeline.analysis import describe as _describe
 
 
 rule describe:

@@ -4,12 +4,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 
-from pipeline.jobs import log_to
-from pipeline.threads import limit_blas
+from pipeline.runtime.jobs import log_to
+from pipeline.runtime.threads import limit_blas
 
 limit_blas(snakemake.threads)
 with log_to(snakemake.log[0]):
-    from pipeline.study import figures
+    from pipeline.report import figures
 
     p = snakemake.params
     figures.effects_chart(snakemake.input.conclusions, snakemake.wildcards.table,

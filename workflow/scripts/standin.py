@@ -3,8 +3,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
-from pipeline.jobs import run_cli
-from pipeline.threads import limit_blas
+from pipeline.cli import run_cli
+from pipeline.runtime.threads import limit_blas
 
 limit_blas(snakemake.threads)
 run_cli(

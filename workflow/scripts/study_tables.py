@@ -6,13 +6,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 import json
 
-from pipeline.jobs import log_to
-from pipeline.threads import limit_blas
+from pipeline.runtime.jobs import log_to
+from pipeline.runtime.threads import limit_blas
 
 limit_blas(snakemake.threads)
 with log_to(snakemake.log[0]):
     from pipeline.data.manifest import is_standin
-    from pipeline.study import conclusions, tables
+    from pipeline.report import conclusions, tables
 
     spec = json.loads(snakemake.params.tables)
     protocols = list(snakemake.params.protocols)

@@ -6,14 +6,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 import json
 
-from pipeline.jobs import log_to
-from pipeline.threads import limit_blas
+from pipeline.runtime.jobs import log_to
+from pipeline.runtime.threads import limit_blas
 
 limit_blas(snakemake.threads)
 with log_to(snakemake.log[0]):
     import pandas as pd
 
-    from pipeline.study import sweep_figures, sweep_results, sweeps
+    from pipeline.report import sweep_figures, sweep_results
+    from pipeline.plan import sweeps
 
     specs = json.loads(snakemake.params.sweeps)
     protocols = list(snakemake.params.protocols)

@@ -1,6 +1,6 @@
 # One training run; a diverged run is recorded, not failed. A fault (disk full, out of
 # memory, permissions, data cache changed) fails the job with its message and leaves a
-# failure record for the tables (pipeline.study.failures).
+# failure record for the tables (pipeline.runtime.failures).
 import sys
 from pathlib import Path
 
@@ -9,9 +9,9 @@ import json
 import os
 from dataclasses import asdict
 
-from pipeline.jobs import run_child
-from pipeline.threads import limit_blas
-from pipeline.study import failures
+from pipeline.runtime.jobs import run_child
+from pipeline.runtime.threads import limit_blas
+from pipeline.runtime import failures
 
 # The engine's own threads are the job's `threads` in all (RunSettings.threads; one-thread
 # BLAS under each), so the job never runs more threads than it declared. A one-thread job

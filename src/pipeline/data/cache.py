@@ -108,7 +108,7 @@ def load_cache(path, check_manifest=False):
     """Read a cache -> Cache (dict of arrays: x, y, heads, names_0.., files, sha1, dataset,
     size). Raises CacheError, naming the file, if it is missing, unreadable or inconsistent,
     or (check_manifest) not the file its manifest describes. A permission error stays an
-    OSError (pipeline.faults: fix the permissions, not the cache)."""
+    OSError (pipeline.runtime.faults: fix the permissions, not the cache)."""
     path = Path(path)
     if not path.is_file():
         raise CacheError(f"{path}: cache file not found; build it with `regstudy prepare` "

@@ -53,7 +53,7 @@ def _scan(folder):
     except NotADirectoryError:
         raise LayoutError(f"{folder}: is a file, not a folder") from None
     except PermissionError:
-        raise                    # not the layout's fault: pipeline.faults says what to do
+        raise                    # not the layout's fault: pipeline.runtime.faults says what to do
     except OSError as exc:
         raise LayoutError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
     dirs, files, junk = [], [], []

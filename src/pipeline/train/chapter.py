@@ -1,7 +1,7 @@
 """The study's chapter as a program: its models, in the order it builds and trains them,
 and what each one draws from the chapter's single random stream (pipeline.train.replay
 walks it). Plain data: imports no numerical library, so the config check can name the
-models (pipeline.study.config_check)."""
+models (pipeline.plan.config_check)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -314,7 +314,7 @@ def run_job(s: RunSettings, out_dir):
 
     try:
         return 0, run(s, out_dir, log=lambda line: print(line, flush=True))
-    except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.faults
+    except (ConfigError, ProtocolError) as exc:   # faults (data cache, disk...): pipeline.runtime.faults
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2, None
     except RunDiverged:

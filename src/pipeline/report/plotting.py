@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pipeline.atomic import atomic_path  # noqa: E402
-from pipeline.study.runs import run_key  # noqa: E402
+from pipeline.analysis.runs import run_key  # noqa: E402
 
 PROTOCOL_COLORS = {"reference": "tab:blue", "corrected": "tab:orange"}
 DPI = 100

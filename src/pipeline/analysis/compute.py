@@ -5,7 +5,7 @@ and evaluation seconds, the test included) into training, evaluation and the res
 (start-up, imports, loading the cache, writing the run folder).
 
 CPU seconds come from the job's log where it ends with the kernel's count
-(pipeline.jobs.USAGE_PREFIX): the benchmark's are sampled, and miss up to 30 s at the
+(pipeline.runtime.jobs.USAGE_PREFIX): the benchmark's are sampled, and miss up to 30 s at the
 end of a job (a one-thread job alone then shows 55-85% CPU where it used 99%).
 
 A resumed run's clocks count every attempt while its benchmark file holds the last job
@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 
 from pipeline import layout
-from pipeline.jobs import USAGE_PREFIX
+from pipeline.runtime.jobs import USAGE_PREFIX
 
 FIELDS = ("s", "cpu_time", "max_rss")
 

@@ -5,7 +5,7 @@ Selection reads only the evaluation-mode accuracy on the whole validation split 
 last epoch (runs.csv `eval_val_acc_final`, from history.csv): `select` is handed a view of
 runs.csv without any test column, so a test number cannot sway it. The chosen value's
 test accuracy is then compared with the sweep's base on the same seeds
-(pipeline.study.paired); validation and test images never overlap, so that interval is
+(pipeline.analysis.paired); validation and test images never overlap, so that interval is
 not biased by the selection.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pandas as pd
 
 from pipeline.atomic import write_text
 
-from . import paired
+from pipeline.analysis import paired
 from .render import fmt_num, html_notes, html_page, html_table, to_markdown
-from .runs import write_csv
+from pipeline.analysis.runs import write_csv
 
 HEADS = ("acc", "acc_domain", "acc_object")
 ID_COLUMNS = ["experiment", "protocol", "seed", "status"]

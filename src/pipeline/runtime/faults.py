@@ -3,7 +3,7 @@ missing or changed) -> one message naming the file or setting at fault and what 
 and an exit code of its own.
 
 One place for the whole package: `guarded`, which every `regstudy ...` (pipeline.cli)
-and every workflow job (pipeline.jobs) goes through, turns these exceptions into
+and every workflow job (pipeline.runtime.jobs) goes through, turns these exceptions into
 `describe(exc)` instead of a traceback; `killed` says the same of a training child that
 the kernel or the cluster killed at its memory limit. The traceback is still
 printed with `regstudy --debug` or REGSTUDY_DEBUG=1. Exceptions not listed here are bugs
@@ -90,7 +90,7 @@ def record(fault):
     """Leave the failure record the workflow asked for (RECORD_ENV), if any."""
     path = os.environ.get(RECORD_ENV)
     if path:
-        from pipeline.study.failures import write_record
+        from pipeline.runtime.failures import write_record
 
         write_record(path, fault.code, fault.message)
 

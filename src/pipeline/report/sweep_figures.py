@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pipeline.study.plotting import color, grid, save  # noqa: E402
+from pipeline.report.plotting import color, grid, save  # noqa: E402
 
 PANELS = (("test", "test accuracy %"), ("gap", "train - val gap (pts)"))
 HEAD_STYLE = {"acc": "-", "acc_domain": "-", "acc_object": "--"}

@@ -4,7 +4,7 @@ self-explanatory page (conclusions.md/.html), a CSV of the numbers, and the one-
 summary that joins the tables and the conclusions.
 
 Statistics come from runs.csv (one value per seed: pairing needs the seeds), through
-pipeline.study.paired. A table whose data set is a generated stand-in shows its numbers
+pipeline.analysis.paired. A table whose data set is a generated stand-in shows its numbers
 with "stand-in: not judged" in place of every verdict.
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pandas as pd
 from pipeline import provenance
 from pipeline.atomic import write_text
 
-from . import paired
+from pipeline.analysis import paired
 from .render import fmt_num, html_page, html_table, to_markdown
-from .runs import write_csv
+from pipeline.analysis.runs import write_csv
 from .tables import is_dual
 
 STUDY_KEY = {"acc": "accuracy", "acc_domain": "accuracy_domain", "acc_object": "accuracy_object"}

@@ -1,5 +1,5 @@
 """Validation of the workflow configuration, before any job starts (what the workflow
-then reads from it: pipeline.study.experiments).
+then reads from it: pipeline.plan.experiments).
 
 One path, each rule checked once, every problem named by its key path:
 
@@ -26,7 +26,7 @@ import yaml
 
 from pipeline.engine.config import ConfigError, validate_net
 from pipeline.engine.protocol import PROTOCOLS, ProtocolError, resolve
-from pipeline.study.experiments import DATASETS, OTHER_TABLE, resolve_net, selected_experiments
+from pipeline.plan.experiments import DATASETS, OTHER_TABLE, resolve_net, selected_experiments
 
 CHANNELS = 3            # images are RGB: a net's input is (image_size, image_size, 3)
 
@@ -115,7 +115,7 @@ def _path(*parts):
     return out
 
 
-def _load_schema(schema):
+def load_schema(schema):
     if isinstance(schema, (str, os.PathLike)):
         with open(schema) as fh:
             return yaml.load(fh, Loader=_SAFE)
@@ -155,7 +155,7 @@ def schema_problems(config, schema, fill_defaults=False):
 
         base = validators.extend(base, {"properties": properties, "items": items})
     out = []
-    errors = base(_load_schema(schema)).iter_errors(config)
+    errors = base(load_schema(schema)).iter_errors(config)
     for err in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         out += _render(_deepest(err))
     return list(dict.fromkeys(out))

@@ -17,7 +17,7 @@ with `set` applied, then the setting, in the table ``<sweep>`` whose baseline is
 layer option: ``net[I].OPTION`` (layer I of the net list, from 0), ``TYPE.OPTION`` (every
 layer of that type) or ``TYPE[K].OPTION`` (the K-th layer of that type, from 0).
 
-Expansion happens before validation (pipeline.study.config_check, which sees the
+Expansion happens before validation (pipeline.plan.config_check, which sees the
 expanded config): every point is checked like any other experiment and a problem of a
 point is reported under its sweep key (``sweeps.S.values[I]: ...``, then the check's own
 wording). The schema checks the sweeps' own keys (``sweeps.S.values: ...``); this module
@@ -56,7 +56,7 @@ def _is_int(v):
 
 def set_keys(schema):
     """The experiment keys a sweep's `set` may give: the schema's, but a point's identity."""
-    exp = cc._load_schema(schema)["properties"]["experiments"]["additionalProperties"]
+    exp = cc.load_schema(schema)["properties"]["experiments"]["additionalProperties"]
     return set(exp["properties"]) - NOT_SETTABLE
 
 
@@ -287,7 +287,7 @@ def config_problems(config, schema, files=()):
     expanded config (its one path: a point is checked like any other experiment), those
     of sweep points under their sweep keys. Like config_check, fills the schema's
     defaults into `config`."""
-    schema = cc._load_schema(schema)          # read once: `set` keys and the check
+    schema = cc.load_schema(schema)          # read once: `set` keys and the check
     expanded, origins, problems = expand(config, settable=set_keys(schema))
     problems = problems + set_problems(config, schema)
     found = cc.config_problems(expanded, schema, files=files)
@@ -314,14 +314,6 @@ def expand_in_place(config):
         if key in expanded:
             config[key] = expanded[key]
     return config
-
-
-def with_baseline(config, table, names):
-    """A sweep table's experiments: its base first, then its points."""
-    sw = (config.get("sweeps") or {}).get(table)
-    if not sw or not names:
-        return names
-    return [sw["base"], *(n for n in names if n != sw["base"])]
 
 
 def family(vary):

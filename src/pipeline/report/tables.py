@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline.atomic import write_text
 
 from .render import fmt_ms, fmt_num, html_notes, html_page, html_table, to_markdown
-from .runs import read_summary, write_csv
+from pipeline.analysis.runs import read_summary, write_csv
 
 
 @dataclass(frozen=True)

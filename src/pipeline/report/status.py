@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from pipeline import layout, provenance
-from pipeline.study import experiments as ex
+from pipeline.plan import experiments as ex
 from pipeline.train import checkpoint
 
 STATES = ("done", "running", "stopped", "failed", "diverged", "not started")
@@ -71,7 +71,7 @@ def merge_configs(paths):
 
 def planned_runs(config):
     """[(protocol, experiment, seed, epochs)] in the workflow's order (sweeps expanded)."""
-    from pipeline.study.sweeps import expand
+    from pipeline.plan.sweeps import expand
 
     config = expand(config)[0]
     return [(p, e, int(s), int(ex.run_settings(config, e)["epochs"]))

@@ -1,6 +1,6 @@
 """What a results folder holds, read from the results themselves: the cache manifests
 (results/data/*.manifest.json), the run folders' metrics.json and, where present, the
-training jobs' benchmark files (their time and memory: pipeline.study.compute). The
+training jobs' benchmark files (their time and memory: pipeline.analysis.compute). The
 workflow writes it to results/description.{json,md}; the report's front page shows it and
 names every way in which the configuration given to the report command differs from it
 (`mismatches`).
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline import provenance
 from pipeline.atomic import write_text
-from pipeline.study import compute
+from pipeline.analysis import compute
 
 STANDIN_MARKER = "SYNTHETIC.json"   # pipeline.data.synth.MARKER, at a stand-in's root
 TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "l1", "l2")
@@ -74,7 +74,7 @@ def describe_results(manifests, metrics):
 def expected_from_config(config, engine_version):
     """What the results of `config` (a validated workflow config) would be described as:
     the keys of describe_results that a configuration determines."""
-    from pipeline.study import experiments as ex
+    from pipeline.plan import experiments as ex
 
     exps = ex.selected_experiments(config)
     size = int(config["image_size"])

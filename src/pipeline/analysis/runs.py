@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline import layout
 from pipeline.atomic import write_text
-from pipeline.study.runstats import STAT_KEYS
+from pipeline.analysis.runstats import STAT_KEYS
 
 HEAD_ORDER = ("domain", "object")
 

@@ -26,9 +26,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline.study.curves import training_curves  # noqa: E402
-from pipeline.study.plotting import by_run, color, protocols_of, save  # noqa: E402
-from pipeline.study.runs import read_summary  # noqa: E402
+from pipeline.report.curves import training_curves  # noqa: E402
+from pipeline.report.plotting import by_run, color, protocols_of, save  # noqa: E402
+from pipeline.analysis.runs import read_summary  # noqa: E402
 
 STUDY_COLOR = "0.55"
 

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from pipeline.study.plotting import by_run, color, grid, protocols_of, save  # noqa: E402
-from pipeline.study.runs import head_sort_key  # noqa: E402
+from pipeline.report.plotting import by_run, color, grid, protocols_of, save  # noqa: E402
+from pipeline.analysis.runs import head_sort_key  # noqa: E402
 
 
 def _curve_runs(history_paths, metrics_paths, name, protocol):

@@ -1,4 +1,4 @@
-"""What the workflow reads from a valid configuration (pipeline.study.config_check):
+"""What the workflow reads from a valid configuration (pipeline.plan.config_check):
 the experiments selected, the tables they fill, each experiment's resolved training
 settings (its rerun trigger) and description. Imports no numerical library."""
 from __future__ import annotations
@@ -66,10 +66,16 @@ def table_title(config, table):
 
 
 def experiments_in_table(config, table):
-    from pipeline.study.sweeps import with_baseline      # a sweep's table starts with its base
-
     return with_baseline(config, table,
                          [n for n in selected_experiments(config) if table_of(config, n) == table])
+
+
+def with_baseline(config, table, names):
+    """A sweep table's experiments: its base first, then its points."""
+    sw = (config.get("sweeps") or {}).get(table)
+    if not sw or not names:
+        return names
+    return [sw["base"], *(n for n in names if n != sw["base"])]
 
 
 def datasets_used(config):

@@ -1,7 +1,7 @@
-"""What the workflow's job scripts share: output sent to the job's log, a command run in
-this process (`run_cli`) and training run in a child process (`run_child`) whose death
-by the memory limit this one reports. The scripts set the job's BLAS threads first
-(pipeline.threads.limit_blas).
+"""What the workflow's job scripts share: output sent to the job's log and training run
+in a child process (`run_child`) whose death by the memory limit this one reports (a
+command run in the job's own process: pipeline.cli.run_cli). The scripts set the job's
+BLAS threads first (pipeline.runtime.threads.limit_blas).
 """
 from __future__ import annotations
 
@@ -9,43 +9,18 @@ import os
 import sys
 from pathlib import Path
 
-# The line run_child ends a training job's log with (pipeline.study.compute reads it).
+# The line run_child ends a training job's log with (pipeline.analysis.compute reads it).
 USAGE_PREFIX = "resource use: "
 
-def _fault_env(rule, mem_mb, record=None):
+
+def fault_env(rule, mem_mb, record=None):
     """Where a fault's message finds the setting to raise and leaves its record."""
-    from pipeline import faults
+    from pipeline.runtime import faults
 
     for var, value in ((faults.RULE_ENV, rule), (faults.MEM_ENV, mem_mb),
                        (faults.RECORD_ENV, record)):
         if value:
             os.environ[var] = str(value)
-
-
-def run_cli(args, log, threads, rule=None, mem_mb=None):
-    """Run `regstudy ARGS` in this process with its output appended to `log`; exit with
-    its code if it fails; BLAS runs `threads` threads. `rule` and `mem_mb` (the job's
-    resources) let an out-of-memory message name the setting to raise."""
-    from pipeline.cli import main
-    from pipeline.threads import limit_blas
-
-    limit_blas(threads)
-
-    _fault_env(rule, mem_mb)
-    seen = []
-    args = [str(a) for a in args]
-    with log_to(log) as fh:
-        fh.write("$ regstudy " + " ".join(_quote(a) for a in args) + "\n")
-        fh.flush()
-        try:
-            rc = main(args, on_fault=seen.append)
-        except SystemExit as e:  # argparse errors
-            rc = e.code if isinstance(e.code, int) else 1
-    if rc:
-        why = f": {seen[0].message}" if seen else ""
-        print(f"regstudy {args[0]} failed with exit code {rc}{why} (log: {log})",
-              file=sys.stderr, flush=True)
-        raise SystemExit(rc)
 
 
 def run_child(call, command, log, detail="", rule=None, mem_mb=None, record=None):
@@ -55,12 +30,12 @@ def run_child(call, command, log, detail="", rule=None, mem_mb=None, record=None
 
     For training: a job over its memory limit is killed by the kernel or the cluster
     (SIGKILL, which nobody can catch), and the killer picks the biggest process, the
-    child; this one is left to say so (pipeline.faults.killed), name the setting to
+    child; this one is left to say so (pipeline.runtime.faults.killed), name the setting to
     raise and leave the failure record `record` for the tables. A fault the child catches
-    (pipeline.faults.guarded) leaves the record itself."""
+    (pipeline.runtime.faults.guarded) leaves the record itself."""
     import multiprocessing
 
-    from pipeline import faults
+    from pipeline.runtime import faults
 
     with open(log, "a") as fh:
         fh.write(f"$ {command} {detail}".rstrip() + "\n")
@@ -79,7 +54,7 @@ def run_child(call, command, log, detail="", rule=None, mem_mb=None, record=None
         with open(log, "a") as fh:
             fh.write(fault.message + "\n")
         if record and fault.code == faults.OUT_OF_MEMORY:   # not a stop asked for
-            from pipeline.study.failures import write_record
+            from pipeline.runtime.failures import write_record
 
             write_record(record, fault.code, fault.message)
     else:
@@ -108,7 +83,7 @@ def _log_usage(log):
 
 
 def _child(call, log, rule, mem_mb, record):
-    from pipeline import faults
+    from pipeline.runtime import faults
 
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(fd, 1)
@@ -116,7 +91,7 @@ def _child(call, log, rule, mem_mb, record):
     os.close(fd)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
-    _fault_env(rule, mem_mb, record)
+    fault_env(rule, mem_mb, record)
     try:
         rc = faults.guarded(call, debug=faults.debug_wanted())
     except BaseException:
@@ -139,7 +114,7 @@ def _last_error(log):
     return f": {errors[-1]}" if errors else ""
 
 
-def _quote(a):
+def quote(a):
     import shlex
 
     return shlex.quote(str(a))
