@@ -12,7 +12,7 @@ docs/results.md: the seed study's flowers matrix on `flowers-sharp` (docs/data/
 sharp_study.csv, config/sharp.yaml). Its one pre-declared family is every comparison
 the page judges: under each protocol, each MLP variant (L1 and L2 at the study's two
 strengths, each under both decay forms) against the plain MLP and each regularized CNN
-against cnn1, 22 comparisons, Holm-corrected together (pipeline.study.paired.judge_family).
+against cnn1, 22 comparisons, Holm-corrected together (pipeline.analysis.paired.judge_family).
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.study import paired
-from pipeline.study.config_check import load_yaml_strict
+from pipeline.analysis import paired
+from pipeline.plan.config_check import load_yaml_strict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "docs" / "data"
@@ -184,8 +184,20 @@ def runs_block(runs, pieces):
     return out
 
 
+TARGET_MDE = 2.5       # points: what every corrected CNN comparison is to reach
+
+
+def seeds_needed(sd, alpha, target=TARGET_MDE, most=400):
+    """Paired seeds for an MDE of `target` at this paired SD (None beyond `most`)."""
+    if not sd > 0:
+        return None
+    return next((n for n in range(2, most + 1)
+                 if paired.min_detectable_effect(sd, n, alpha=alpha) <= target), None)
+
+
 def power_block(fam):
-    """The quoted power numbers: the family's size and its MDEs per group."""
+    """The quoted power numbers: the family's size, its MDEs per group, and the seeds
+    each corrected CNN comparison needs for an MDE of TARGET_MDE at its SD so far."""
     m = int(fam.p.notna().sum())
     out = [f"- The family: **{m} comparisons**, Holm-corrected together; each MDE is at "
            f"alpha = 0.05 / {m}, the threshold of Holm's first step (80 % power)."]
@@ -196,6 +208,15 @@ def power_block(fam):
             if len(mde):
                 out.append(f"- {p} {name}: MDE {mde.min():.1f}-{mde.max():.1f} points "
                            f"(n = {r.n.min()}-{r.n.max()} paired seeds).")
+    r = fam[(fam.protocol == "corrected") & fam.experiment.isin(CNN_VARIANTS)]
+    need = []
+    for _, c in r.iterrows():
+        n = seeds_needed(c.sd, 0.05 / max(m, 1))
+        need.append(f"{label(c.experiment)} {'more than 400' if n is None else n} "
+                    f"(paired SD {c.sd:.1f})")
+    if need:
+        out.append(f"- Paired seeds each `corrected` CNN comparison needs for an MDE of "
+                   f"{TARGET_MDE} points at its paired SD so far: " + "; ".join(need) + ".")
     return out
 
 
