@@ -118,7 +118,7 @@ def test_l1_decay_drives_weights_to_zero(toy, tmp_path):
 
 
 def test_divergence_stops_with_the_history(toy, tmp_path):
-    s = RunSettings(data=toy, net=[30, 10], epochs=3, lr=1e6, l2=1e6, experiment="absurd",
+    s = RunSettings(data=toy, net=[30, 10], epochs=3, learning_rate=1e6, l2=1e6, experiment="absurd",
                     seed=4, protocol="reference", on_divergence="record")
     m = run(s, tmp_path / "rec", log=quiet)
     assert m["status"] == "diverged"

@@ -47,10 +47,19 @@ def test_batch_norm_statistics_follow_the_network_dtype():
         assert net.layers[0].mavg.dtype == dt and net.layers[0].mvar.dtype == dt
 
 
-def test_unknown_dtype_is_refused(toy, tmp_path):
-    from pipeline.engine.config import ConfigError
-    with pytest.raises(ConfigError, match="dtype: expected one of float32, float64"):
-        run(RunSettings(data=toy, net=[4], dtype="float16"), tmp_path, log=lambda _: None)
+def test_unknown_dtype_is_refused_where_it_enters(toy, tmp_path, capsys):
+    """One check, from the setting's one declaration: on the command line and in a config."""
+    from pipeline.cli import main
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", toy, "--net", "[4]", "--out", str(tmp_path),
+              "--dtype", "float16"])
+    assert exit_.value.code == 2
+    assert "argument --dtype: 'float16' is not one of ['float32', 'float64']" in \
+        capsys.readouterr().err
+    config = cc.load_yaml_strict(ROOT / "config" / "config.yaml")
+    config["experiments"]["flowers_mlp"]["dtype"] = "float16"
+    assert cc.config_problems(config, ROOT / "workflow" / "schemas" / "config.schema.yaml") == [
+        "experiments.flowers_mlp.dtype: 'float16' is not one of ['float32', 'float64']"]
 
 
 def test_cli_passes_dtype(toy, tmp_path, capsys):

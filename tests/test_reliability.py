@@ -136,7 +136,8 @@ def test_diverging_cli_run_exits_3_with_the_message(data, tmp_path):
      "net[1].stride: [5, 5] does not divide the 24x24 feature map"),
     (["--net", "[[dropout, {keep_prob: 2}]]"], "net[0].keep_prob: must be in (0, 1]"),
     (["--quirk", "decay=sometimes"], "quirk decay: expected one of after_adam, loss_gradient"),
-    (["--shards", "0"], "--shards must be positive, got 0"),
+    (["--shards", "0"], "argument --shards: 0 is less than the minimum of 1"),
+    (["--train-size", "-5"], "argument --train-size: -5 is less than the minimum of 1"),
 ])
 def test_bad_cli_settings_are_refused_with_the_key(data, tmp_path, args, message):
     cmd = train_cmd(data, tmp_path / "x", "corrected") + args

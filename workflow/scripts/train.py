@@ -20,19 +20,18 @@ from pipeline.runtime import failures
 # network gets its default (2 shards for a CNN; an MLP keeps 1 and splits its big layer
 # instead).
 limit_blas(1)
-from pipeline.train.run import RunSettings, run_job  # noqa: E402  (after limit_blas)
+from pipeline.train.run import run_job  # noqa: E402  (after limit_blas)
+from pipeline.train.settings import build  # noqa: E402
 
-s = json.loads(snakemake.params.settings)       # experiments.run_settings, validated
+# The experiment's settings (pipeline.plan.experiments.run_settings, checked with the
+# config), then this run's own: the same construction as `regstudy train`'s.
+values = json.loads(snakemake.params.settings)
+values.pop("dataset")
 w = snakemake.wildcards
-settings = RunSettings(
-    data=snakemake.input.data, net=s["net"], protocol=w.protocol, quirks=s["quirks"],
-    seed=int(w.seed), epochs=s["epochs"], batch_size=s["batch_size"],
-    lr=s["learning_rate"], l1=s["l1"], l2=s["l2"], experiment=w.experiment,
-    report=s["report"], on_divergence="record",
-    shards=1 if snakemake.threads == 1 else None, dtype=s.get("dtype", "float32"),
-    eval_train_size=s["eval_train_size"], threads=snakemake.threads,
-    train_size=s.get("train_size"), replay_model=s.get("replay_model"),
-)
+settings = build({**values, "data": snakemake.input.data, "protocol": w.protocol,
+                  "seed": int(w.seed), "experiment": w.experiment, "on_divergence": "record",
+                  "shards": 1 if snakemake.threads == 1 else None,
+                  "threads": snakemake.threads})
 run_dir = os.path.dirname(snakemake.output.metrics)
 record = failures.record_path(run_dir)
 # in a child process: if the job outgrows resources.train.mem_mb and is killed, this

@@ -87,7 +87,7 @@ def expected_from_config(config, engine_version):
         "protocols": sorted(config["protocols"]),
         "seeds": sorted(int(s) for s in config["seeds"]),
         "experiments": {
-            n: {k: [ex.run_settings(config, n)[k]] for k in TRAINING_KEYS} for n in exps
+            n: {k: [ex.setting(config, n, k)] for k in TRAINING_KEYS} for n in exps
         },
         "engine_versions": [engine_version],
     }

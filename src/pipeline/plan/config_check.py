@@ -116,9 +116,23 @@ def _path(*parts):
 
 
 def load_schema(schema):
+    """The config's JSON schema (a file or a dict) with the run settings' keys added
+    under `training:` and each experiment, from their one declaration
+    (pipeline.train.settings)."""
+    import copy
+
+    from pipeline.train.settings import config_schema
+
     if isinstance(schema, (str, os.PathLike)):
         with open(schema) as fh:
-            return yaml.load(fh, Loader=_SAFE)
+            schema = yaml.load(fh, Loader=_SAFE)
+    schema = copy.deepcopy(schema)
+    props = schema.get("properties", {})
+    for level, where in (("training", props.get("training")),
+                         ("experiment", (props.get("experiments") or {}).get("additionalProperties"))):
+        if isinstance(where, dict) and "properties" in where:
+            for key, sub_schema in config_schema(level).items():
+                where["properties"].setdefault(key, sub_schema)
     return schema
 
 

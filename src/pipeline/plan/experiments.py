@@ -95,32 +95,21 @@ def prepare_decoding(config):
 
 def run_settings(config, name):
     """Everything that determines one experiment's training runs (its rerun trigger)."""
+    from pipeline.train.settings import config_values
+
     exp = config["experiments"][name]
-    tr = config["training"]
-    quirks = dict(tr.get("quirks") or {})
+    quirks = dict(config["training"].get("quirks") or {})
     quirks.update(exp.get("quirks") or {})
-    settings = {
-        "experiment": name,
-        "dataset": exp["dataset"],
-        "net": resolve_net(exp["net"]),
-        "l1": float(exp.get("l1", 0) or 0),
-        "l2": float(exp.get("l2", 0) or 0),
-        "epochs": int(exp.get("epochs", tr["epochs"])),
-        "batch_size": int(exp.get("batch_size", tr["batch_size"])),
-        "learning_rate": float(exp.get("learning_rate", tr["learning_rate"])),
-        "report": int(tr.get("report", 2)),
-        "eval_train_size": int(tr.get("eval_train_size", 500)),
-        "quirks": {k: quirks[k] for k in sorted(quirks)},
-    }
-    dtype = exp.get("dtype", tr.get("dtype", "float32"))
-    if dtype != "float32":      # only then: float32 runs keep their rerun trigger of before
-        settings["dtype"] = dtype
-    train_size = exp.get("train_size", tr.get("train_size"))
-    if train_size is not None:  # likewise: runs on the whole training split keep theirs
-        settings["train_size"] = int(train_size)
-    if exp.get("replay_model"):   # likewise: only replayed runs carry it
-        settings["replay_model"] = exp["replay_model"]
-    return settings
+    return {"experiment": name, "dataset": exp["dataset"], "net": resolve_net(exp["net"]),
+            "quirks": {k: quirks[k] for k in sorted(quirks)}, **config_values(config, name)}
+
+
+def setting(config, name, key):
+    """One run setting of experiment `name` (run_settings leaves out those at their
+    default)."""
+    from pipeline.train.settings import BY_NAME
+
+    return run_settings(config, name).get(key, BY_NAME[key].default)
 
 
 def describe(config, name):

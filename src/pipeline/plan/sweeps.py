@@ -12,8 +12,8 @@ A sweep varies one setting of a base experiment over a list of values::
 
 Each value becomes the experiment ``<sweep>-<value>`` (e.g. ``cnn_dropout-0.5``): the base
 with `set` applied, then the setting, in the table ``<sweep>`` whose baseline is the base.
-`vary` is a run setting (``l1``, ``l2``, ``train_size``, ``epochs``, ``learning_rate``,
-``batch_size``), ``net`` (values: named nets or layer lists, e.g. batch norm on/off), or a
+`vary` is a run setting an experiment may set (``l1``, ``l2``, ``train_size``, ``epochs``,
+``learning_rate``, ``batch_size``, ...: pipeline.train.settings), ``net`` (values: named nets or layer lists, e.g. batch norm on/off), or a
 layer option: ``net[I].OPTION`` (layer I of the net list, from 0), ``TYPE.OPTION`` (every
 layer of that type) or ``TYPE[K].OPTION`` (the K-th layer of that type, from 0).
 
@@ -36,11 +36,13 @@ import re
 
 from pipeline.engine.config import ALIASES, ConfigError
 from pipeline.engine.config import LAYER_OPTIONS as ENGINE_LAYER_OPTIONS
+from pipeline.train.settings import SETTINGS as RUN_SETTINGS
 
 from . import config_check as cc
 from . import experiments as ex
 
-SETTINGS = ("l1", "l2", "train_size", "epochs", "learning_rate", "batch_size")
+# what `vary` may name: every run setting an experiment may set (pipeline.train.settings)
+SETTINGS = tuple(s.name for s in RUN_SETTINGS if "experiment" in s.levels)
 SELECTION_TABLE = "sweeps"      # results/tables/sweeps.*: the values chosen on validation
 NOT_SETTABLE = {"dataset", "table", "regularizer", "seed_study"}   # a point's identity
 # a layer type's options, aliases included (the engine's vocabulary)

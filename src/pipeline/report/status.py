@@ -74,7 +74,7 @@ def planned_runs(config):
     from pipeline.plan.sweeps import expand
 
     config = expand(config)[0]
-    return [(p, e, int(s), int(ex.run_settings(config, e)["epochs"]))
+    return [(p, e, int(s), int(ex.setting(config, e, "epochs")))
             for e in ex.selected_experiments(config)
             for p in config["protocols"] for s in config["seeds"]]
 

@@ -1,6 +1,7 @@
 """`regstudy train`: one experiment into a run folder."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -51,6 +52,8 @@ def _quirk(text):
 def register(sub):
     from pipeline.engine.protocol import QUIRKS
 
+    from .settings import BY_NAME, add_options, option_type
+
     p = sub.add_parser(
         "train", help="train one experiment into a run folder",
         description="Train one network on a cached data set and write a run folder "
@@ -65,81 +68,37 @@ def register(sub):
     p.add_argument("--quirk", action="append", type=_quirk, default=[], metavar="NAME=VALUE",
                    help="override one protocol option (repeatable): " +
                         "; ".join(f"{k} ({'|'.join(v[2])})" for k, v in QUIRKS.items()))
-    p.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
-    p.add_argument("--batch-size", type=int, default=10, help="minibatch size (default 10)")
-    p.add_argument("--lr", type=float, default=0.001, help="Adam learning rate (default 0.001)")
-    p.add_argument("--l1", type=float, default=0.0, help="L1 strength on weights and kernels")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 strength on weights and kernels")
     p.add_argument("--seed", type=int, default=0,
                    help="fixes split, initialisation, shuffles, dropout masks and noise")
     p.add_argument("--experiment", default=None,
                    help="name used in reports and error messages (default: the --out folder name)")
-    p.add_argument("--report", type=int, default=1,
-                   help="print an epoch line every N epochs (0: none; default 1)")
     p.add_argument("--on-divergence", choices=["fail", "record"], default="fail",
                    help="when the cost becomes NaN/inf: write the record and exit 3 (fail, "
                         "default) or write it and exit 0 (record; the workflow's choice, so "
                         "the tables can mark the run)")
-    p.add_argument("--shards", type=int, default=None,
-                   help="cut each minibatch into this many parts, trained on that many "
-                        "threads and their gradients added (default: 2 for networks with "
-                        "convolutions, 1 for MLPs). Changes the last bits of the results "
-                        "and the dropout/noise draws, so it is recorded with the run")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
-                   help="precision of parameters, activations and optimizer state (default "
-                        "float32; the study computed in float64). Recorded in metrics.json")
-    p.add_argument("--eval-train-size", type=int, default=500,
-                   help="training images evaluated every epoch in evaluation mode, beside "
-                        "the whole validation split (history columns eval_*: the clean "
-                        "train-validation gap); a fixed subset drawn from the seed "
-                        "(default 500; all of the training split if it is smaller)")
-    p.add_argument("--train-size", type=int, default=None,
-                   help="train on this many images of the training split: the first N of a "
-                        "seeded permutation, so subsets are nested as N grows (default: all; "
-                        "validation and test splits unchanged). Recorded in metrics.json")
-    p.add_argument("--replay-model", default=None, metavar="NAME",
-                   help="with --quirk rng=replay: the model of the study's chapter this run "
-                        "replays (its split, initial weights, batch order, masks and noise "
-                        "are the chapter's draws, the models before it fast-forwarded; "
-                        "--seed 1234 is the study's seed): one of flowers_model_1, "
-                        "flowers_model_2, flowers_model_l2_0.01, flowers_model_l1_0.1, "
-                        "flowers_model_3, flowers_model_unprinted, flowers_cnn_1..4, "
-                        "office31_cnn_1..4")
-    p.add_argument("--threads", type=int, default=None,
-                   help="threads this run may use in all (default: as many as its shards, "
-                        "at least 2). Shards and slices beyond it run one after another, "
-                        "with the same results; BLAS runs one thread under each (the study's "
-                        "matrices are too small to gain from more). A network with batch "
-                        "normalization needs --threads >= --shards")
+    # every training setting, from its one declaration (pipeline.train.settings)
+    add_options(p)
+    p.add_argument("--lr", dest="learning_rate", type=option_type(BY_NAME["learning_rate"]),
+                   default=argparse.SUPPRESS, help="the same as --learning-rate")
     p.set_defaults(func=main)
 
 
 def main(args):
     from pipeline.engine.config import ConfigError
 
-    from .run import RunSettings, run_job
+    from .run import run_job
+    from .settings import SETTINGS, build
 
-    for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
-                        ("--shards", 1 if args.shards is None else args.shards),
-                        ("--eval-train-size", args.eval_train_size),
-                        ("--threads", 1 if args.threads is None else args.threads),
-                        ("--train-size", 1 if args.train_size is None else args.train_size)):
-        if value <= 0:
-            print(f"error: {name} must be positive, got {value}", file=sys.stderr)
-            return 2
     try:
         net = load_net(args.net)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    settings = RunSettings(
-        data=args.data, net=net, protocol=args.protocol,
-        quirks=dict(args.quirk), seed=args.seed, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, l1=args.l1, l2=args.l2,
-        experiment=args.experiment or Path(args.out).name, report=args.report,
-        on_divergence=args.on_divergence, shards=args.shards, dtype=args.dtype,
-        eval_train_size=args.eval_train_size, threads=args.threads,
-        train_size=args.train_size, replay_model=args.replay_model)
+    settings = build({
+        "data": args.data, "net": net, "protocol": args.protocol, "quirks": dict(args.quirk),
+        "seed": args.seed, "experiment": args.experiment or Path(args.out).name,
+        "on_divergence": args.on_divergence,
+        **{s.name: getattr(args, s.name) for s in SETTINGS}})
     code, metrics = run_job(settings, args.out)
     if code:
         return code

@@ -19,7 +19,7 @@ import io
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -36,35 +36,12 @@ from pipeline.engine.stats import parameter_statistics
 from pipeline.version import engine_version
 
 from . import checkpoint, replay, report
+from .settings import BY_NAME as SETTINGS
+from .settings import RunSettings
 from .streams import PURPOSES, load_stream_states, make_streams, stream_states
 from .trainer import Diverged, Trainer
 
 SHOW_SAMPLES = 3
-DTYPES = ("float32", "float64")
-EVAL_TRAIN_SIZE = 500
-
-
-@dataclass
-class RunSettings:
-    data: str
-    net: list
-    protocol: str = "corrected"
-    quirks: dict = field(default_factory=dict)     # overrides of the protocol's options
-    seed: int = 0
-    epochs: int = 10
-    batch_size: int = 10
-    lr: float = 0.001
-    l1: float = 0.0
-    l2: float = 0.0
-    experiment: str = "run"
-    report: int = 1
-    on_divergence: str = "fail"
-    shards: int | None = None       # minibatch parts run in parallel; None: the net's default
-    dtype: str = "float32"          # precision of parameters and activations (DTYPES)
-    eval_train_size: int = EVAL_TRAIN_SIZE   # training images of the evaluation-mode curves
-    threads: int | None = None      # threads the run may use in all; None: as its shards use
-    train_size: int | None = None   # train on this many images of the training split (None: all)
-    replay_model: str | None = None  # with quirk rng=replay: the chapter's model it replays
 
 
 class RunDiverged(RuntimeError):
@@ -133,8 +110,6 @@ def run(s: RunSettings, out_dir, log=print):
     out.mkdir(parents=True, exist_ok=True)
     atomic.remove_stale_temporaries(out)
     quirks = resolve(s.protocol, s.quirks)
-    if s.dtype not in DTYPES:
-        raise ConfigError(f"dtype: expected one of {', '.join(DTYPES)}, got {s.dtype!r}")
     specs = parse_hidden(s.net)
     cache = load_cache(s.data, check_manifest=True)
     x, y = cache["x"], cache["y"]
@@ -158,17 +133,18 @@ def run(s: RunSettings, out_dir, log=print):
                     else quirks["init"])
     if book is not None:
         book.until("train")      # the weights of the models built after it (Office-31)
-    trainer = Trainer(net, quirks, lr=s.lr, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
+    trainer = Trainer(net, quirks, lr=s.learning_rate, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
                       train_images=x, train_index=np.sort(train_idx), shards=s.shards,
                       threads=s.threads)
     ci = curve_subset(s.seed, train_idx, s.eval_train_size)
     curve = {"train": (x[ci], y[ci]), "val": (x[val_idx], y[val_idx])}
 
     fp = checkpoint.fingerprint({
+        # what decides the arithmetic; a setting at its default is left out, so a new
+        # setting leaves the checkpoints of before valid
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
                                                            "data", "experiment", "threads")
-           and (k, v) not in (("dtype", "float32"), ("train_size", None),
-                              ("replay_model", None))},  # checkpoints of before stay valid
+           and not (k in SETTINGS and v == SETTINGS[k].default)},
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
         "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
         **({"data_decoding": cache.decoding} if cache.decoding else {})})
@@ -194,7 +170,7 @@ def run(s: RunSettings, out_dir, log=print):
             r = trainer.epoch(x, y, train_idx, streams, epoch)
         except Diverged as exc:
             error = (f"{s.experiment} (seed {s.seed}) diverged at epoch {exc.epoch}, step "
-                     f"{exc.step}: the cost is {exc.cost} (learning rate {s.lr})")
+                     f"{exc.step}: the cost is {exc.cost} (learning rate {s.learning_rate})")
             history.append(_diverged_row(epoch, len(heads)))
             break
         eval_rng = streams["eval"] if book is None or replay.reports(book.model, epoch) else None
@@ -216,18 +192,17 @@ def run(s: RunSettings, out_dir, log=print):
     stats = parameter_statistics(net.weights)
     metrics = {
         "status": "diverged" if error else "ok",
+        **{name: getattr(s, name) for name in SETTINGS if name not in ("shards", "threads")},
         "experiment": s.experiment, "dataset": cache.dataset, "data": str(s.data),
         "net": net.config(), "protocol": s.protocol, "quirks": quirks, "seed": s.seed,
-        "epochs": s.epochs, "batch_size": s.batch_size, "learning_rate": s.lr,
-        "l1": s.l1, "l2": s.l2, "heads": heads,
+        "heads": heads,
         "n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(test_idx),
         "test_accuracy": None,
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
         "seconds_per_epoch": [h["train_seconds"] for h in done],
         "params": stats, "flushed_subnormals": trainer.flushed,
         "shards": trainer.sharded.shards, "threads": trainer.sharded.threads,
-        "dtype": s.dtype, "data_decoding": cache.decoding,
-        "eval_train_size": len(ci), "train_size": s.train_size,
+        "data_decoding": cache.decoding, "eval_train_size": len(ci),
         "engine_version": engine_version(),
         "environment": provenance.environment(),
     }
