@@ -89,6 +89,31 @@ def test_dual_head_loss_is_the_sum_of_two_cross_entropies():
                        int((logits[:, 3:].argmax(1) == y[:, 1]).sum())]
 
 
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])
+def test_label_smoothing_is_the_cross_entropy_with_smoothed_targets(eps):
+    """Per head: -sum over classes of q log p with q = (1 - eps) * one_hot + eps / K,
+    averaged over the batch and summed over heads; its gradient (finite differences);
+    eps = 0 is the plain loss bit for bit."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(6, 8))
+    y = np.stack([rng.integers(0, 3, 6), rng.integers(0, 5, 6)], axis=1)
+    loss, dlogits, _ = softmax_cross_entropy(logits, y, [3, 5], smoothing=eps)
+    want = 0.0
+    for k, (a, b) in enumerate([(0, 3), (3, 8)]):
+        z = logits[:, a:b]
+        log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+        q = np.full(z.shape, eps / (b - a)) + (1 - eps) * np.eye(b - a)[y[:, k]]
+        want += float(-(q * log_p).sum(1).mean())
+    assert loss == pytest.approx(want, rel=1e-12)
+    idx, num = numeric_grad(lambda: softmax_cross_entropy(logits, y, [3, 5], eps)[0], logits)
+    assert rel_error(dlogits.reshape(-1)[idx], num) < 1e-7
+    if eps == 0.0:
+        plain = softmax_cross_entropy(logits, y, [3, 5])
+        assert plain[0] == loss and np.array_equal(plain[1], dlogits)
+    else:                                            # it changes the loss
+        assert abs(loss - softmax_cross_entropy(logits, y, [3, 5])[0]) > 1e-3
+
+
 def test_initial_loss_is_near_ln5():
     rng = np.random.default_rng(0)
     for name in ("mlp", "cnn1"):

@@ -117,6 +117,24 @@ def test_l1_decay_drives_weights_to_zero(toy, tmp_path):
     assert l1["params"]["near_zero"] > 20 * max(1, plain["params"]["near_zero"])
 
 
+def test_label_smoothing_from_the_command_line_reaches_the_loss(toy, tmp_path, capsys):
+    from pipeline.cli import main
+
+    def train(out, *extra):
+        assert main(["train", "--data", toy, "--net", "[12]", "--out", str(tmp_path / out),
+                     "--epochs", "1", "--seed", "2", "--report", "0", *extra]) == 0
+        return (json.loads((tmp_path / out / "metrics.json").read_text()),
+                pd.read_csv(tmp_path / out / "history.csv"))
+
+    m0, h0 = train("plain")
+    m1, h1 = train("smooth", "--label-smoothing", "0.2")
+    assert m0["label_smoothing"] == 0.0 and m1["label_smoothing"] == 0.2   # recorded
+    # the smoothed targets raise the training loss (a spread target costs more than the
+    # label alone for a network that learns the label), evaluation's loss stays plain
+    assert h1["data_loss"][0] > h0["data_loss"][0]
+    assert h0["eval_val_loss"][0] != h1["eval_val_loss"][0]        # the weights differ
+
+
 def test_divergence_stops_with_the_history(toy, tmp_path):
     s = RunSettings(data=toy, net=[30, 10], epochs=3, learning_rate=1e6, l2=1e6, experiment="absurd",
                     seed=4, protocol="reference", on_divergence="record")

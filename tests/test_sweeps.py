@@ -40,6 +40,25 @@ DROPOUT = {"base": "flowers_cnn1", "set": {"net": "cnn2"}, "vary": "dropout.keep
            "values": [0.3, 0.5, 0.9]}
 
 
+def test_a_label_smoothing_sweep_is_planned_like_any_setting():
+    """A run setting declared once (pipeline.train.settings) is in the config vocabulary
+    and sweepable without more code: the sweep study's label-smoothing path."""
+    from pipeline.report import status
+
+    files = [ROOT / "config" / f for f in ("config.yaml", "study.yaml", "sweeps.yaml")]
+    c = status.merge_configs(files)
+    c["select"] = ["cnn_label_smoothing"]
+    assert sweeps.config_problems(c, SCHEMA, files=files) == []
+    runs = status.planned_runs(c)
+    assert len(runs) == 5 * 5                       # the base and 4 points, 5 seeds
+    e = sweeps.expand_in_place(c)
+    assert ex.run_settings(e, "cnn_label_smoothing-0.1")["label_smoothing"] == 0.1
+    assert "label_smoothing" not in ex.run_settings(e, "flowers_cnn1")   # the default, 0
+    c["experiments"]["flowers_cnn1"]["label_smoothing"] = 1.0
+    assert "experiments.flowers_cnn1.label_smoothing: 1.0 is greater than or equal to " \
+           "the maximum of 1" in cc.config_problems(c, SCHEMA)
+
+
 # ---------------------------------------------------------------------------------------
 # expansion
 

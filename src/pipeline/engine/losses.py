@@ -21,9 +21,12 @@ def probabilities(logits, head_sizes):
     return np.concatenate([softmax(logits[:, s]) for s in head_slices(head_sizes)], axis=1)
 
 
-def softmax_cross_entropy(logits, y, head_sizes):
+def softmax_cross_entropy(logits, y, head_sizes, smoothing=0.0):
     """logits (N, sum(head_sizes)), y int (N, K). Returns (loss, dlogits, correct) where
-    correct[k] counts argmax hits of head k."""
+    correct[k] counts argmax hits of head k. `smoothing` eps: each head's target is
+    1 - eps on its label plus eps / K on each of its K classes, so the loss adds
+    eps * (mean over classes of -log p - (-log p of the label)) and the gradient is
+    p - target."""
     n = logits.shape[0]
     rows = np.arange(n)
     loss = 0.0
@@ -33,10 +36,18 @@ def softmax_cross_entropy(logits, y, head_sizes):
         z = logits[:, s]
         shifted = z - z.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        loss += float(-log_p[rows, y[:, k]].mean())
+        if smoothing:
+            loss += float(((smoothing - 1.0) * log_p[rows, y[:, k]]
+                           - smoothing * log_p.mean(axis=1)).mean())
+        else:
+            loss += float(-log_p[rows, y[:, k]].mean())
         d = np.exp(log_p)
         correct.append(int((d.argmax(axis=1) == y[:, k]).sum()))
-        d[rows, y[:, k]] -= 1.0
+        if smoothing:
+            d -= smoothing / z.shape[1]
+            d[rows, y[:, k]] -= 1.0 - smoothing
+        else:
+            d[rows, y[:, k]] -= 1.0
         d /= n
         dlogits[:, s] = d
     return loss, dlogits, correct

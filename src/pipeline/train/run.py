@@ -135,7 +135,7 @@ def run(s: RunSettings, out_dir, log=print):
         book.until("train")      # the weights of the models built after it (Office-31)
     trainer = Trainer(net, quirks, lr=s.learning_rate, l1=s.l1, l2=s.l2, batch_size=s.batch_size,
                       train_images=x, train_index=np.sort(train_idx), shards=s.shards,
-                      threads=s.threads)
+                      threads=s.threads, label_smoothing=s.label_smoothing)
     ci = curve_subset(s.seed, train_idx, s.eval_train_size)
     curve = {"train": (x[ci], y[ci]), "val": (x[val_idx], y[val_idx])}
 

@@ -50,6 +50,9 @@ SETTINGS = (
             "L1 strength on weights and kernels", levels=("experiment",)),
     Setting("l2", {"type": "number", "minimum": 0}, 0.0,
             "L2 strength on weights and kernels", levels=("experiment",)),
+    Setting("label_smoothing", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.0,
+            "label smoothing eps: each head's training target puts 1 - eps on the label "
+            "and eps / K on each of its K classes (0: the plain cross-entropy)"),
     Setting("dtype", {"enum": list(DTYPES)}, "float32",
             "precision of parameters, activations and optimizer state (the study computed "
             "in float64); recorded in metrics.json"),

@@ -99,9 +99,10 @@ def _pixel_sums(images, index, step=1 << 20):
 
 class Trainer:
     def __init__(self, net, quirks, lr=0.001, l1=0.0, l2=0.0, batch_size=10, train_images=None,
-                 shards=None, threads=None, train_index=None):
+                 shards=None, threads=None, train_index=None, label_smoothing=0.0):
         self.net, self.q = net, quirks
         self.lr, self.l1, self.l2, self.batch_size = lr, l1, l2, batch_size
+        self.label_smoothing = label_smoothing      # of the training loss only
         # the training split: train_images, or train_images[train_index] (see input_transform)
         net.set_input_transform(*input_transform(quirks["input_scale"], train_images,
                                                  train_index))
@@ -145,7 +146,8 @@ class Trainer:
     def step(self, xb, yb, rng):
         net, sharded = self.net, self.sharded
         logits = sharded.forward(xb, rng)
-        data_loss, dlogits, correct = softmax_cross_entropy(logits, yb, net.head_sizes)
+        data_loss, dlogits, correct = softmax_cross_entropy(logits, yb, net.head_sizes,
+                                                            self.label_smoothing)
         sharded.backward(dlogits, reduce=False)
         decay = {} if self.q["decay"] == "loss_gradient" else \
             {"n_weights": net.n_weights, "l1": self.l1, "l2": self.l2}
