@@ -219,3 +219,15 @@ def test_curve_subset_does_not_perturb_training(toy, tmp_path):
     same = ["cost", "data_loss", "penalty", "train_acc", "val_acc", "eval_val_loss", "eval_val_acc"]
     pd.testing.assert_frame_equal(a[same], b[same])
     assert not a["eval_train_loss"].equals(b["eval_train_loss"])
+
+
+def test_test_epochs_give_the_budget_path_without_changing_training(toy, tmp_path):
+    kw = dict(data=toy, net=[12], epochs=4, seed=5, report=0)
+    plain = run(RunSettings(**kw), tmp_path / "p", log=quiet)
+    path = run(RunSettings(test_epochs=[2, 4], **kw), tmp_path / "t", log=quiet)
+    with np.load(tmp_path / "p" / "params.npz") as a, np.load(tmp_path / "t" / "params.npz") as b:
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)   # the same training
+    assert path["test_accuracy_at"]["4"] == path["test_accuracy"]
+    short = run(RunSettings(**{**kw, "epochs": 2}), tmp_path / "s", log=quiet)
+    assert path["test_accuracy_at"]["2"] == short["test_accuracy"]   # epoch 2 of 4 = a 2-epoch run
+    assert "test_accuracy_at" not in plain

@@ -99,6 +99,14 @@ def _diverged_row(epoch, n_heads):
             "eval_val_loss": math.nan, "eval_val_acc": nan}
 
 
+def _test_accuracy(trainer, x, y, test_idx, head_sizes):
+    """Per head, the accuracy of the current network on the test split; and the test
+    split's probabilities."""
+    prob = probabilities(trainer.predict_logits(x[test_idx]), head_sizes)
+    return [float((prob[:, sl].argmax(axis=1) == y[test_idx, k]).mean())
+            for k, sl in enumerate(head_slices(head_sizes))], prob
+
+
 def _per_head(values, heads):
     return float(values[0]) if len(heads) == 1 else {h: float(v) for h, v in zip(heads, values)}
 
@@ -175,6 +183,8 @@ def run(s: RunSettings, out_dir, log=print):
             break
         eval_rng = streams["eval"] if book is None or replay.reports(book.model, epoch) else None
         r.update(_evaluate_epoch(trainer, x, y, curve, val_idx, eval_rng), epoch=epoch)
+        if epoch in (s.test_epochs or ()):       # the epoch budget path; draws nothing
+            r["test_acc"] = _test_accuracy(trainer, x, y, test_idx, head_sizes)[0]
         history.append(r)
         clock += r["train_seconds"] + r["eval_seconds"]
         atomic.write_text(out / "history.csv", _history_csv(history, heads))
@@ -212,11 +222,12 @@ def run(s: RunSettings, out_dir, log=print):
     else:
         log(f"Model {name} train ended in {train_seconds + eval_seconds:.1f} secs:")
         t0 = time.perf_counter()
-        prob = probabilities(trainer.predict_logits(x[test_idx]), head_sizes)
-        acc = [float((prob[:, sl].argmax(axis=1) == y[test_idx, k]).mean())
-               for k, sl in enumerate(head_slices(head_sizes))]
+        acc, prob = _test_accuracy(trainer, x, y, test_idx, head_sizes)
         test_seconds = time.perf_counter() - t0
         metrics.update(test_accuracy=_per_head(acc, heads), test_seconds=test_seconds)
+        if s.test_epochs:
+            metrics["test_accuracy_at"] = {str(h["epoch"]): _per_head(h["test_acc"], heads)
+                                           for h in history if "test_acc" in h}
         metrics["eval_seconds"] += test_seconds
         log(report.test_line(name, acc, test_seconds))
         for line in report.sample_lines(prob[:SHOW_SAMPLES], y[test_idx[:SHOW_SAMPLES]],

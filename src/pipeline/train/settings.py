@@ -53,6 +53,11 @@ SETTINGS = (
     Setting("label_smoothing", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.0,
             "label smoothing eps: each head's training target puts 1 - eps on the label "
             "and eps / K on each of its K classes (0: the plain cross-entropy)"),
+    Setting("test_epochs", {"type": ["array", "null"], "uniqueItems": True,
+                            "items": {"type": "integer", "minimum": 1}}, None,
+            "also measure the test accuracy after these epochs (e.g. 5,10,20 in a 40-epoch "
+            "run: one run gives a whole epoch budget path); metrics.json test_accuracy_at. "
+            "Evaluation draws nothing, so training is as without it"),
     Setting("dtype", {"enum": list(DTYPES)}, "float32",
             "precision of parameters, activations and optimizer state (the study computed "
             "in float64); recorded in metrics.json"),
@@ -132,7 +137,13 @@ def option_type(setting):
 
     def convert(text):
         value = text
-        if "integer" in kinds:
+        if "array" in kinds:            # a comma-separated list of whole numbers
+            try:
+                value = [int(v) for v in text.split(",")]
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{text!r} is not a comma-separated list of whole numbers") from None
+        elif "integer" in kinds:
             try:
                 value = int(text)
             except ValueError:
