@@ -220,14 +220,51 @@ def power_block(fam):
     return out
 
 
+SENSITIVITY = (MLP, CNN, "flowers_cnn2")
+
+
+def sensitivity_block(sharp, blurred, pieces):
+    """The same seeds on the 128x128 copy (`flowers`) and on flowers-sharp: each side's
+    mean and the paired difference sharp - 128x128 with its 95% interval (not part of
+    the page's family: a description of the data's effect, not a verdict)."""
+    out = ["| protocol | experiment | seeds | `flowers` (128x128) | `flowers-sharp` | "
+           "sharp - 128x128 [95% CI] | collapsed runs, 128x128 / sharp |",
+           "|---|---|---|---|---|---|---|"]
+    for p in PROTOCOLS:
+        for e in SENSITIVITY:
+            a, b = values(sharp, p, e), values(blurred, p, e)
+            seeds = sorted(set(a) & set(b))
+            if not seeds:
+                continue
+            iv = paired.t_interval(paired.paired_differences(a, b))
+            ca = sum(bool(x) for x in sharp[(sharp.protocol == p) & (sharp.experiment == e)
+                                            & sharp.seed.isin(seeds)].one_class)
+            cb = sum(bool(x) for x in blurred[(blurred.protocol == p) & (blurred.experiment == e)
+                                              & blurred.seed.isin(seeds)].one_class)
+            ma = sum(a[s] for s in seeds) / len(seeds)
+            mb = sum(b[s] for s in seeds) / len(seeds)
+            out.append(f"| {p} | {label(e)} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
+                       f"{mb:.1f} | {ma:.1f} | {iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}] | "
+                       f"{cb} / {ca} |")
+    for _, q in pieces.iterrows():
+        out.append(f"\n`flowers` runs: commit `{q.commit}`, {q.wall_minutes:.0f} min wall on 2 "
+                   f"cores ({q.load}): `{q.command}`")
+    return out
+
+
 def results_blocks():
     runs = pd.read_csv(DATA / "sharp_study.csv")
     pieces = pd.read_csv(DATA / "sharp_study_pieces.csv")
     exps = experiments()
     fam = family(runs, exps)
-    return {"answer": answer_block(fam), "family": family_block(fam),
-            "means": means_block(runs, exps), "collapse": collapse_block(runs),
-            "runs": runs_block(runs, pieces), "power": power_block(fam)}
+    blocks = {"answer": answer_block(fam), "family": family_block(fam),
+              "means": means_block(runs, exps), "collapse": collapse_block(runs),
+              "runs": runs_block(runs, pieces), "power": power_block(fam)}
+    if (DATA / "flowers128_runs.csv").exists():
+        blocks["sensitivity"] = sensitivity_block(
+            runs, pd.read_csv(DATA / "flowers128_runs.csv"),
+            pd.read_csv(DATA / "flowers128_pieces.csv"))
+    return blocks
 
 
 PAGES = {ROOT / "docs" / "results.md": results_blocks}

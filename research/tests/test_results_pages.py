@@ -43,3 +43,18 @@ def test_the_family_holds_every_comparison_and_judges_a_planted_effect():
     assert row.study == "not plausible"          # -18 is far outside our single runs
     answer = "\n".join(rp.answer_block(fam))
     assert "| dropout (keep 0.6) hurts the CNN | cnn2 (dropout) | -18.0 | holds, -5.0 [" in answer
+
+
+def test_the_sensitivity_rows_pair_the_same_seeds_of_both_copies():
+    sharp = _runs([-5.0, -4.0, -6.0])
+    blurred = sharp.copy()
+    blurred["acc"] = blurred["acc"] - 8.0                      # 8 points lower, every run
+    blurred = blurred[blurred.seed != 3]                       # seed 3 only on one copy
+    for t in (sharp, blurred):
+        t["one_class"] = False
+    pieces = pd.DataFrame([{"commit": "abc", "wall_minutes": 3.0, "load": "quiet",
+                            "command": "snakemake ..."}])
+    rows = rp.sensitivity_block(sharp, blurred, pieces)
+    cnn1 = next(r for r in rows if r.startswith("| corrected | cnn1 |"))
+    assert "| 1-2 (2) |" in cnn1 and "+8.0 [+8.0, +8.0]" in cnn1
+    assert rows[-1].endswith("`snakemake ...`")
