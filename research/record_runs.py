@@ -22,6 +22,8 @@ import pandas as pd
 from pipeline import layout, provenance
 
 KEY = ["data_copy", "protocol", "experiment", "seed"]
+# read as text: a commit such as 31103e7 would otherwise be read as the number 3.1103e11
+TEXT = {"commit": str, "engine_version": str, "kernel": str}
 
 
 def run_row(run_dir, data_copy, commit):
@@ -82,7 +84,7 @@ def main():
     args = ap.parse_args()
     new = records(args.results, args.data_copy, args.commit, args.assume_kernel)
     out = Path(args.out)
-    old = pd.read_csv(out) if out.exists() else None
+    old = pd.read_csv(out, dtype=TEXT) if out.exists() else None
     table = merge(old, new)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)

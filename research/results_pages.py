@@ -217,6 +217,11 @@ def power_block(fam):
 SENSITIVITY = (MLP, CNN, "flowers_cnn2")
 
 
+def read(path):
+    """A record or pieces CSV, commits and versions as text (31103e7 is not 3.1103e11)."""
+    return pd.read_csv(path, dtype={"commit": str, "engine_version": str, "kernel": str})
+
+
 def sensitivity_block(sharp, blurred, pieces):
     """The same seeds on the 128x128 copy (`flowers`) and on flowers-sharp: each side's
     mean and the paired difference sharp - 128x128 with its 95% interval (not part of
@@ -247,8 +252,8 @@ def sensitivity_block(sharp, blurred, pieces):
 
 
 def results_blocks():
-    runs = pd.read_csv(DATA / "sharp_study.csv")
-    pieces = pd.read_csv(DATA / "sharp_study_pieces.csv")
+    runs = read(DATA / "sharp_study.csv")
+    pieces = read(DATA / "sharp_study_pieces.csv")
     exps = experiments()
     fam = family(runs, exps)
     blocks = {"answer": answer_block(fam), "family": family_block(fam),
@@ -256,8 +261,7 @@ def results_blocks():
               "runs": runs_block(runs, pieces), "power": power_block(fam)}
     if (DATA / "flowers128_runs.csv").exists():
         blocks["sensitivity"] = sensitivity_block(
-            runs, pd.read_csv(DATA / "flowers128_runs.csv"),
-            pd.read_csv(DATA / "flowers128_pieces.csv"))
+            runs, read(DATA / "flowers128_runs.csv"), read(DATA / "flowers128_pieces.csv"))
     return blocks
 
 

@@ -58,3 +58,8 @@ def test_the_sensitivity_rows_pair_the_same_seeds_of_both_copies():
     cnn1 = next(r for r in rows if r.startswith("| corrected | cnn1 |"))
     assert "| 1-2 (2) |" in cnn1 and "+8.0 [+8.0, +8.0]" in cnn1
     assert rows[-1].endswith("`snakemake ...`")
+
+
+def test_commits_are_read_as_text(tmp_path):
+    (tmp_path / "p.csv").write_text("piece,commit\n1,31103e7\n2,1234567\n")
+    assert list(rp.read(tmp_path / "p.csv").commit) == ["31103e7", "1234567"]
