@@ -6,7 +6,7 @@ its default and its help. From this table come the workflow config's keys under
 `training:` and under each experiment (pipeline.plan.config_check adds them to the
 config schema), the command line's options (pipeline.train.command), the sweeps'
 settable keys (pipeline.plan.sweeps) and the check of a value: the JSON schema, applied
-where the value enters (the config's validation, or `build` for the command line).
+where the value enters (the config's validation, or the option's converter).
 `build` is the one place a RunSettings is made for a run, by `regstudy train` and by the
 workflow's training job alike.
 
@@ -16,9 +16,7 @@ level (the workflow takes them from the job's threads).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, make_dataclass
-
-from pipeline.engine.config import ConfigError
+from dataclasses import dataclass, field, make_dataclass
 
 from .chapter import MODEL_NAMES
 
