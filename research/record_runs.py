@@ -8,7 +8,8 @@ seed, is replaced). The results pages' tables and numbers are computed from thes
 
 Columns: data_copy, image_size, protocol, experiment, seed, status, acc (test accuracy,
 percent), one_class (every test image predicted as one class: the MLP's collapse),
-train_acc (training mode, last epoch), eval_train_acc / eval_val_acc (evaluation mode,
+acc_at_E (test accuracy after epoch E, for runs with test_epochs), train_acc (training
+mode, last epoch), eval_train_acc / eval_val_acc (evaluation mode,
 last epoch), l1, l2, decay, epochs, near_zero_frac, param_std, train_seconds,
 engine_version, kernel (the BLAS kernel, pipeline.provenance.kernel), commit.
 """
@@ -33,6 +34,8 @@ def run_row(run_dir, data_copy, commit):
     ok = row["status"] == "ok"
     acc = m.get("test_accuracy")
     row["acc"] = round(100 * acc, 4) if ok and isinstance(acc, (int, float)) else np.nan
+    for epoch, a in sorted((m.get("test_accuracy_at") or {}).items(), key=lambda kv: int(kv[0])):
+        row[f"acc_at_{epoch}"] = round(100 * a, 4) if isinstance(a, (int, float)) else np.nan
     one_class = np.nan
     if ok and (run_dir / "predictions.npz").exists():
         with np.load(run_dir / "predictions.npz") as p:

@@ -251,6 +251,31 @@ def sensitivity_block(sharp, blurred, pieces):
     return out
 
 
+def budget_block(runs, pieces):
+    """The epoch budget path: cnn1 and cnn2 (dropout 0.6) test accuracy after each
+    measured epoch, and the paired difference cnn2 - cnn1 with its 95% interval (the
+    budget's own question, outside the page's family)."""
+    epochs = sorted(int(c[len("acc_at_"):]) for c in runs.columns if c.startswith("acc_at_"))
+    out = ["| epochs | cnn1 | cnn2 (dropout 0.6) | cnn2 - cnn1 [95% CI] | seeds |",
+           "|---|---|---|---|---|"]
+    ok = runs[runs.status == "ok"]
+    for e in epochs:
+        col = f"acc_at_{e}"
+        a = dict(zip(ok[ok.experiment == "flowers_cnn2_budget"].seed,
+                     ok[ok.experiment == "flowers_cnn2_budget"][col]))
+        b = dict(zip(ok[ok.experiment == "flowers_cnn1_budget"].seed,
+                     ok[ok.experiment == "flowers_cnn1_budget"][col]))
+        iv = paired.t_interval(paired.paired_differences(a, b))
+        seeds = sorted(set(a) & set(b))
+        out.append(f"| {e} | {sum(b[s] for s in seeds) / len(seeds):.1f} | "
+                   f"{sum(a[s] for s in seeds) / len(seeds):.1f} | "
+                   f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}] | {len(seeds)} |")
+    for _, q in pieces.iterrows():
+        out.append(f"\nRuns: commit `{q.commit}`, {q.wall_minutes:.0f} min wall on 2 cores "
+                   f"({q.load}): `{q.command}`")
+    return out
+
+
 def results_blocks():
     runs = read(DATA / "sharp_study.csv")
     pieces = read(DATA / "sharp_study_pieces.csv")
@@ -262,6 +287,9 @@ def results_blocks():
     if (DATA / "flowers128_runs.csv").exists():
         blocks["sensitivity"] = sensitivity_block(
             runs, read(DATA / "flowers128_runs.csv"), read(DATA / "flowers128_pieces.csv"))
+    if (DATA / "budget_runs.csv").exists():
+        blocks["budget"] = budget_block(read(DATA / "budget_runs.csv"),
+                                        read(DATA / "budget_pieces.csv"))
     return blocks
 
 

@@ -63,3 +63,17 @@ def test_the_sensitivity_rows_pair_the_same_seeds_of_both_copies():
 def test_commits_are_read_as_text(tmp_path):
     (tmp_path / "p.csv").write_text("piece,commit\n1,31103e7\n2,1234567\n")
     assert list(rp.read(tmp_path / "p.csv").commit) == ["31103e7", "1234567"]
+
+
+def test_the_budget_rows_pair_cnn2_with_cnn1_at_each_epoch():
+    rows = []
+    for seed in (1, 2, 3):
+        for e, base in (("flowers_cnn1_budget", 60.0), ("flowers_cnn2_budget", 50.0)):
+            rows.append({"experiment": e, "seed": seed, "status": "ok",
+                         "acc_at_5": base + seed, "acc_at_40": base + 8 + seed})
+    runs = pd.DataFrame(rows)
+    pieces = pd.DataFrame([{"commit": "abc", "wall_minutes": 2.0, "load": "idle",
+                            "command": "snakemake ..."}])
+    out = rp.budget_block(runs, pieces)
+    assert out[2] == "| 5 | 62.0 | 52.0 | -10.0 [-10.0, -10.0] | 3 |"
+    assert out[3].startswith("| 40 | 70.0 | 60.0 | -10.0")
