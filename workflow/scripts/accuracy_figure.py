@@ -5,11 +5,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 import json
 
-from pipeline.runtime.jobs import log_to
-from pipeline.runtime.threads import limit_blas
+from pipeline.runtime.jobs import job
 
-limit_blas(snakemake.threads)
-with log_to(snakemake.log[0]):
+with job(snakemake):
     from pipeline.report import figures
 
     p = snakemake.params

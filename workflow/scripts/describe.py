@@ -4,11 +4,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
-from pipeline.runtime.jobs import log_to
-from pipeline.runtime.threads import limit_blas
+from pipeline.runtime.jobs import job
 
-limit_blas(snakemake.threads)
-with log_to(snakemake.log[0]):
+with job(snakemake):
     from pipeline.analysis.describe import write_description
 
     write_description(list(snakemake.input.manifests), list(snakemake.input.metrics),

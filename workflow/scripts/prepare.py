@@ -4,9 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 from pipeline.cli import run_cli
-from pipeline.runtime.threads import limit_blas
 
-limit_blas(snakemake.threads)
 d = snakemake.params.decoding      # the bare size, or {size, resample, jpeg_quality}
 if not isinstance(d, dict):
     d = {"size": d, "resample": "bicubic", "jpeg_quality": None}

@@ -4,9 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # this checkout's src
 from pipeline.cli import run_cli
-from pipeline.runtime.threads import limit_blas
 
-limit_blas(snakemake.threads)
 run_cli(
     ["synth", snakemake.wildcards.dataset, snakemake.output[0],
      "--seed", snakemake.params.seed, "--per-class", snakemake.params.per_class,

@@ -5,6 +5,7 @@ BLAS threads first (pipeline.runtime.threads.limit_blas).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -140,3 +141,14 @@ class log_to:
         sys.stdout, sys.stderr = self._saved
         self.fh.close()
         return False
+
+
+@contextlib.contextmanager
+def job(smk):
+    """What a workflow script does first: BLAS at the job's threads, this process's
+    output to the job's log (`smk`: the script's `snakemake` object)."""
+    from pipeline.runtime.threads import limit_blas
+
+    limit_blas(smk.threads)
+    with log_to(smk.log[0]) as fh:
+        yield fh
