@@ -294,6 +294,33 @@ def results_blocks():
 
 
 PAGES = {ROOT / "docs" / "results.md": results_blocks}
+FIGURES = ROOT / "docs" / "figures"
+
+
+def draw_figures():
+    """docs/results.md's accuracy figures from the record, by the workflow's own chart
+    (pipeline.report.figures.accuracy_chart: the study's run beside each protocol's mean
+    and SD over seeds)."""
+    import tempfile
+
+    from pipeline.report.figures import accuracy_chart
+
+    runs, exps = read(DATA / "sharp_study.csv"), experiments()
+    ok = runs[runs.status == "ok"]
+    summary = (ok.assign(acc=ok.acc / 100).groupby(["experiment", "protocol"]).acc
+               .agg(acc_mean="mean", acc_std="std").reset_index().assign(not_ok=""))
+    for name, names, title in (
+            ("accuracy_table2_flowers_cnn.png", [CNN, *CNN_VARIANTS],
+             "flowers-sharp, CNN: dropout, noise, batch norm"),
+            ("accuracy_table1_flowers_mlp.png", [MLP, *MLP_VARIANTS],
+             "flowers-sharp, MLP [30,10]: L2 and L1 under both decay forms")):
+        described = [{"experiment": e, "dataset": "flowers",
+                      "seed_study": {"accuracy": study_accuracy(exps, e)}
+                      if "_lossgrad" not in e else {}} for e in names]
+        with tempfile.TemporaryDirectory() as tmp:
+            summary.to_csv(f"{tmp}/summary.csv", index=False)
+            accuracy_chart(f"{tmp}/summary.csv", described, list(PROTOCOLS),
+                           FIGURES / name, title)
 BLOCK = re.compile(r"(<!-- generated: (\S+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
 
 
@@ -312,6 +339,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true",
                     help="change nothing; exit 1 if a page differs from its data")
+    ap.add_argument("--figures", action="store_true",
+                    help="also redraw the pages' accuracy figures from the records")
     args = ap.parse_args(argv)
     stale = []
     for page, make in PAGES.items():
@@ -323,6 +352,8 @@ def main(argv=None):
                 page.write_text(new)
     for page in stale:
         print(f"{page.relative_to(ROOT)}: {'differs from its data' if args.check else 'rewritten'}")
+    if args.figures and not args.check:
+        draw_figures()
     return 1 if stale and args.check else 0
 
 
