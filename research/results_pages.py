@@ -235,20 +235,27 @@ def sensitivity_block(sharp, blurred, pieces):
             seeds = sorted(set(a) & set(b))
             if not seeds:
                 continue
-            iv = paired.t_interval(paired.paired_differences(a, b))
+            _, mb, ma, iv = _paired(a, b)
             ca = sum(bool(x) for x in sharp[(sharp.protocol == p) & (sharp.experiment == e)
                                             & sharp.seed.isin(seeds)].one_class)
             cb = sum(bool(x) for x in blurred[(blurred.protocol == p) & (blurred.experiment == e)
                                               & blurred.seed.isin(seeds)].one_class)
-            ma = sum(a[s] for s in seeds) / len(seeds)
-            mb = sum(b[s] for s in seeds) / len(seeds)
             out.append(f"| {p} | {label(e)} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
                        f"{mb:.1f} | {ma:.1f} | {iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}] | "
                        f"{cb} / {ca} |")
-    for _, q in pieces.iterrows():
-        out.append(f"\n`flowers` runs: commit `{q.commit}`, {q.wall_minutes:.0f} min wall on 2 "
-                   f"cores ({q.load}): `{q.command}`")
-    return out
+    return out + _made_by(pieces, "`flowers` runs")
+
+
+def _paired(a, b):
+    """(seeds both {seed: value} hold, mean of b, mean of a, Interval of a - b) there."""
+    seeds = sorted(set(a) & set(b))
+    return (seeds, sum(b[s] for s in seeds) / len(seeds), sum(a[s] for s in seeds) / len(seeds),
+            paired.t_interval(paired.paired_differences(a, b)))
+
+
+def _made_by(pieces, what):
+    return [f"\n{what}: commit `{q.commit}`, {q.wall_minutes:.0f} min wall on 2 cores "
+            f"({q.load}): `{q.command}`" for _, q in pieces.iterrows()]
 
 
 def budget_block(runs, pieces):
@@ -265,15 +272,10 @@ def budget_block(runs, pieces):
                      ok[ok.experiment == "flowers_cnn2_budget"][col]))
         b = dict(zip(ok[ok.experiment == "flowers_cnn1_budget"].seed,
                      ok[ok.experiment == "flowers_cnn1_budget"][col]))
-        iv = paired.t_interval(paired.paired_differences(a, b))
-        seeds = sorted(set(a) & set(b))
-        out.append(f"| {e} | {sum(b[s] for s in seeds) / len(seeds):.1f} | "
-                   f"{sum(a[s] for s in seeds) / len(seeds):.1f} | "
+        seeds, mb, ma, iv = _paired(a, b)
+        out.append(f"| {e} | {mb:.1f} | {ma:.1f} | "
                    f"{iv.mean:+.1f} [{iv.lo:+.1f}, {iv.hi:+.1f}] | {len(seeds)} |")
-    for _, q in pieces.iterrows():
-        out.append(f"\nRuns: commit `{q.commit}`, {q.wall_minutes:.0f} min wall on 2 cores "
-                   f"({q.load}): `{q.command}`")
-    return out
+    return out + _made_by(pieces, "Runs")
 
 
 def results_blocks():
