@@ -151,7 +151,8 @@ def run(s: RunSettings, out_dir, log=print):
         # what decides the arithmetic; a setting at its default is left out, so a new
         # setting leaves the checkpoints of before valid
         **{k: v for k, v in asdict(s).items() if k not in ("epochs", "report", "on_divergence",
-                                                           "data", "experiment", "threads")
+                                                           "data", "experiment", "threads",
+                                                           "test_epochs")
            and not (k in SETTINGS and v == SETTINGS[k].default)},
         "quirks": quirks, "net": net.config(), "data_n": cache.n,
         "data_sha1": checkpoint.fingerprint(cache["sha1"].tolist()),
