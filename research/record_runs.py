@@ -10,7 +10,7 @@ Columns: data_copy, image_size, protocol, experiment, seed, status, acc (test ac
 percent), one_class (every test image predicted as one class: the MLP's collapse),
 acc_at_E (test accuracy after epoch E, for runs with test_epochs), train_acc (training
 mode, last epoch), eval_train_acc / eval_val_acc (evaluation mode,
-last epoch), l1, l2, decay, epochs, near_zero_frac, param_std, train_seconds,
+last epoch), l1, l2, decay, epochs, n_train (training images), near_zero_frac, param_std, train_seconds,
 engine_version, kernel (the BLAS kernel, pipeline.provenance.kernel), commit.
 """
 import argparse
@@ -51,6 +51,7 @@ def run_row(run_dir, data_copy, commit):
     params = m.get("params") or {}
     row.update(image_size=(cache.get("size") or [None])[0], l1=m.get("l1"), l2=m.get("l2"),
                decay=(m.get("quirks") or {}).get("decay"), epochs=m.get("epochs"),
+               n_train=m.get("n_train"),
                near_zero_frac=params.get("near_zero_frac"), param_std=params.get("std"),
                train_seconds=round(float(m.get("train_seconds") or np.nan), 1),
                engine_version=m.get("engine_version"),

@@ -164,12 +164,29 @@ def _rate(k, n):
     return f"{k} of {n} [{100 * lo:.0f}-{100 * hi:.0f} %]"
 
 
+def seed_ranges(seeds):
+    """'1-20, 23' of sorted seeds."""
+    seeds, out = sorted(int(s) for s in seeds), []
+    for s in seeds:
+        if out and s == out[-1][1] + 1:
+            out[-1][1] = s
+        else:
+            out.append([s, s])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in out)
+
+
 def runs_block(runs, pieces):
-    seeds = sorted(runs.seed.unique())
+    """What the record holds: the seeds that share one design (the same experiments and
+    protocols) together, then the kernels and each piece's command."""
+    design = runs.groupby("seed").apply(
+        lambda g: (tuple(sorted(g.protocol.unique())), g.experiment.nunique()),
+        include_groups=False)
+    parts = [f"seeds {seed_ranges(s for s, v in design.items() if v == (protocols, n))}: "
+             f"{n} experiments x {' and '.join(protocols)}"
+             for protocols, n in dict.fromkeys(design)]
     kernels = runs.kernel.fillna("not recorded").value_counts()
-    out = [f"- **Runs**: {len(runs)} ({(runs.status == 'ok').sum()} ok), "
-           f"{runs.experiment.nunique()} experiments x {runs.protocol.nunique()} protocols "
-           f"x seeds {', '.join(map(str, seeds))}; images {', '.join(map(str, sorted(runs.image_size.unique())))} px "
+    out = [f"- **Runs**: {len(runs)} ({(runs.status == 'ok').sum()} ok); " + "; ".join(parts)
+           + f"; images {', '.join(map(str, sorted(runs.image_size.unique())))} px "
            f"from `{', '.join(sorted(runs.data_copy.unique()))}`.",
            "- **BLAS kernels**: " + "; ".join(f"{k} ({n} runs)" for k, n in kernels.items()) + "."]
     for _, p in pieces.iterrows():
@@ -206,11 +223,11 @@ def power_block(fam):
     need = []
     for _, c in r.iterrows():
         n = seeds_needed(c.sd, 0.05 / max(m, 1))
-        need.append(f"{label(c.experiment)} {'more than 400' if n is None else n} "
-                    f"(paired SD {c.sd:.1f})")
+        need.append(f"{label(c.experiment)} needs {'more than 400' if n is None else n}, "
+                    f"has {c.n} (paired SD {c.sd:.1f})")
     if need:
         out.append(f"- Paired seeds each `corrected` CNN comparison needs for an MDE of "
-                   f"{TARGET_MDE} points at its paired SD so far: " + "; ".join(need) + ".")
+                   f"{TARGET_MDE} points at its measured paired SD: " + "; ".join(need) + ".")
     return out
 
 

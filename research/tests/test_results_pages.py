@@ -77,3 +77,14 @@ def test_the_budget_rows_pair_cnn2_with_cnn1_at_each_epoch():
     out = rp.budget_block(runs, pieces)
     assert out[2] == "| 5 | 62.0 | 52.0 | -10.0 [-10.0, -10.0] | 3 |"
     assert out[3].startswith("| 40 | 70.0 | 60.0 | -10.0")
+
+
+def test_the_runs_line_groups_the_seeds_of_one_design():
+    assert rp.seed_ranges([3, 1, 2, 5, 7, 8]) == "1-3, 5, 7-8"
+    runs = pd.DataFrame([{"seed": s, "protocol": p, "experiment": e, "status": "ok",
+                          "kernel": "k", "image_size": 96, "data_copy": "sharp"}
+                         for s in range(1, 5) for p in rp.PROTOCOLS for e in ("a", "b")
+                         if s <= 2 or (p == "corrected" and e == "a")])
+    line = rp.runs_block(runs, pd.DataFrame())[0]
+    assert "seeds 1-2: 2 experiments x corrected and reference; " \
+           "seeds 3-4: 1 experiments x corrected;" in line
