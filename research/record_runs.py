@@ -83,10 +83,15 @@ def main():
     ap.add_argument("--data-copy", required=True, help="which copy of the images, e.g. flowers-sharp")
     ap.add_argument("--commit", required=True, help="the commit the runs ran from")
     ap.add_argument("--out", required=True, help="the CSV to merge the runs into")
+    ap.add_argument("--seeds", type=int, nargs="+",
+                    help="record only these seeds (a piece of a folder that later pieces "
+                         "add seeds to)")
     ap.add_argument("--assume-kernel", help="the BLAS kernel of runs made before the kernel "
                                             "was recorded, when it is known otherwise")
     args = ap.parse_args()
     new = records(args.results, args.data_copy, args.commit, args.assume_kernel)
+    if args.seeds:
+        new = new[new.seed.isin(args.seeds)]
     out = Path(args.out)
     old = pd.read_csv(out, dtype=TEXT) if out.exists() else None
     table = merge(old, new)

@@ -8,6 +8,8 @@ script rewrites each block from the records and leaves the rest of the page alon
     python research/results_pages.py            # rewrite the blocks
     python research/results_pages.py --check    # exit 1 if a page disagrees with its data
 
+docs/sweeps.md: the regularization paths (docs/data/sweeps_runs.csv, research/sweeps_page.py).
+
 docs/results.md: the seed study's flowers matrix on `flowers-sharp` (docs/data/
 sharp_study.csv, config/sharp.yaml). Its one pre-declared family is every comparison
 the page judges: under each protocol, each MLP variant (L1 and L2 at the study's two
@@ -25,6 +27,9 @@ import pandas as pd
 
 from pipeline.analysis import paired
 from pipeline.plan.config_check import load_yaml_strict
+
+import sweeps_page
+from page_parts import provenance_lines, read, seed_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "docs" / "data"
@@ -164,17 +169,6 @@ def _rate(k, n):
     return f"{k} of {n} [{100 * lo:.0f}-{100 * hi:.0f} %]"
 
 
-def seed_ranges(seeds):
-    """'1-20, 23' of sorted seeds."""
-    seeds, out = sorted(int(s) for s in seeds), []
-    for s in seeds:
-        if out and s == out[-1][1] + 1:
-            out[-1][1] = s
-        else:
-            out.append([s, s])
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in out)
-
-
 def runs_block(runs, pieces):
     """What the record holds: the seeds that share one design (the same experiments and
     protocols) together, then the kernels and each piece's command."""
@@ -184,15 +178,10 @@ def runs_block(runs, pieces):
     parts = [f"seeds {seed_ranges(s for s, v in design.items() if v == (protocols, n))}: "
              f"{n} experiments x {' and '.join(protocols)}"
              for protocols, n in dict.fromkeys(design)]
-    kernels = runs.kernel.fillna("not recorded").value_counts()
     out = [f"- **Runs**: {len(runs)} ({(runs.status == 'ok').sum()} ok); " + "; ".join(parts)
            + f"; images {', '.join(map(str, sorted(runs.image_size.unique())))} px "
-           f"from `{', '.join(sorted(runs.data_copy.unique()))}`.",
-           "- **BLAS kernels**: " + "; ".join(f"{k} ({n} runs)" for k, n in kernels.items()) + "."]
-    for _, p in pieces.iterrows():
-        out.append(f"- **Piece {p.piece}** (seeds {p.seeds}): commit `{p.commit}`, "
-                   f"{p.wall_minutes:.0f} min wall on 2 cores ({p.load}): `{p.command}`")
-    return out
+           f"from `{', '.join(sorted(runs.data_copy.unique()))}`."]
+    return out + provenance_lines(runs, pieces)
 
 
 TARGET_MDE = 2.5       # points: what every corrected CNN comparison is to reach
@@ -232,11 +221,6 @@ def power_block(fam):
 
 
 SENSITIVITY = (MLP, CNN, "flowers_cnn2")
-
-
-def read(path):
-    """A record or pieces CSV, commits and versions as text (31103e7 is not 3.1103e11)."""
-    return pd.read_csv(path, dtype={"commit": str, "engine_version": str, "kernel": str})
 
 
 def sensitivity_block(sharp, blurred, pieces):
@@ -312,7 +296,11 @@ def results_blocks():
     return blocks
 
 
-PAGES = {ROOT / "docs" / "results.md": results_blocks}
+def sweeps_blocks():
+    return sweeps_page.blocks(read(DATA / "sweeps_runs.csv"), read(DATA / "sweeps_pieces.csv"))
+
+
+PAGES = {ROOT / "docs" / "results.md": results_blocks, ROOT / "docs" / "sweeps.md": sweeps_blocks}
 FIGURES = ROOT / "docs" / "figures"
 
 
@@ -373,6 +361,7 @@ def main(argv=None):
         print(f"{page.relative_to(ROOT)}: {'differs from its data' if args.check else 'rewritten'}")
     if args.figures and not args.check:
         draw_figures()
+        sweeps_page.draw_figures(read(DATA / "sweeps_runs.csv"), FIGURES)
     return 1 if stale and args.check else 0
 
 
