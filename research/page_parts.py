@@ -8,6 +8,11 @@ def read(path):
     return pd.read_csv(path, dtype={"commit": str, "engine_version": str, "kernel": str})
 
 
+def num(x):
+    """'2.5' of a number, '-' of none."""
+    return "-" if x is None or pd.isna(x) else f"{x:.1f}"
+
+
 def seed_ranges(seeds):
     """'1-20, 23' of sorted seeds."""
     seeds, out = sorted(int(s) for s in seeds), []

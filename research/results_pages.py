@@ -29,7 +29,7 @@ from pipeline.analysis import paired
 from pipeline.plan.config_check import load_yaml_strict
 
 import sweeps_page
-from page_parts import provenance_lines, read, seed_ranges
+from page_parts import num, provenance_lines, read, seed_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "docs" / "data"
@@ -122,7 +122,7 @@ def family_block(fam):
         sd = "-" if r.study_diff is None or pd.isna(r.study_diff) else \
             f"{r.study_diff:+.1f}: {r.study}"
         out.append(f"| {r.protocol} | {label(r.experiment)} | {label(r.baseline)} | {r.n} | "
-                   f"{_iv(r)} | {paired.p_text(r.p_holm)} | {r.verdict} | {_num(r.mde)} | {pi} | "
+                   f"{_iv(r)} | {paired.p_text(r.p_holm)} | {r.verdict} | {num(r.mde)} | {pi} | "
                    f"{sd} |")
     return out
 
@@ -156,10 +156,6 @@ def collapse_block(runs):
             cells.append(_rate(int(r.one_class.astype(bool).sum()), len(r)))
         out.append(f"| {label(e)} | {cells[0]} | {cells[1]} |")
     return out
-
-
-def _num(x):
-    return "-" if x is None or pd.isna(x) else f"{x:.1f}"
 
 
 def _rate(k, n):

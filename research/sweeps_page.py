@@ -10,7 +10,6 @@ their unadjusted 95% intervals as a description of the path, not judged.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -19,8 +18,9 @@ from pipeline.analysis import paired
 from pipeline.plan import sweeps
 from pipeline.report import status, sweep_figures, sweep_results
 from pipeline.report.render import to_markdown
+from pipeline.report.sweep_results import with_ci
 
-from page_parts import provenance_lines, seed_ranges
+from page_parts import num, provenance_lines, seed_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = [ROOT / "config" / f for f in ("config.yaml", "study.yaml", "sweeps.yaml")]
@@ -81,21 +81,14 @@ def verdict(r):
     return r.verdict
 
 
-def _ci(m, lo, hi, sign=False):
-    f = "{:+.1f}" if sign else "{:.1f}"
-    if not math.isfinite(m):
-        return "-"
-    return f.format(m) + (f" [{f.format(lo)}, {f.format(hi)}]" if math.isfinite(lo) else "")
-
-
 def family_block(fam):
     out = ["| sweep | varied | chosen value | val acc % | test acc % [95% CI] | base test acc % "
            "| chosen - base (pts) [95% CI] | Holm p | verdict | MDE | n |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in fam.iterrows():
-        out.append(f"| {r.sweep} | {r.vary} | {r.value} | {r.val:.1f} | {_ci(*r.test)} | "
-                   f"{_ci(*r.base)} | {_ci(r['diff'], r.lo, r.hi, True)} | "
-                   f"{paired.p_text(r.p_holm)} | {verdict(r)} | {_mde(r.mde)} | {r.n} |")
+        out.append(f"| {r.sweep} | {r.vary} | {r.value} | {r.val:.1f} | {with_ci(*r.test)} | "
+                   f"{with_ci(*r.base)} | {with_ci(r['diff'], r.lo, r.hi, True)} | "
+                   f"{paired.p_text(r.p_holm)} | {verdict(r)} | {num(r.mde)} | {r.n} |")
     m = int(fam.p.notna().sum())
     out += ["", f"The family: {m} comparisons (each sweep's chosen value against its base), "
                 f"Holm-corrected together; MDE: the minimum detectable effect at 80 % power and "
@@ -104,20 +97,10 @@ def family_block(fam):
     return out
 
 
-def _mde(x):
-    return "-" if x is None or not math.isfinite(x) else f"{x:.1f}"
-
-
-def _point(pts, sweep, value):
-    """'-26.6 [-30.7, -22.5]' of one point against its base (unadjusted, descriptive)."""
-    r = pts[(pts.sweep == sweep) & (pts.value.astype(str) == str(value))].iloc[0]
-    return _ci(r["diff"], r.diff_lo, r.diff_hi, True)
-
-
 def _path(pts, sweep):
     """'keep 0.3 -26.6 [..]; 0.5 ...' of every point but the base."""
     g = pts[(pts.sweep == sweep) & ~pts.is_base]
-    return "; ".join(f"{v} {_ci(d, lo, hi, True)}" for v, d, lo, hi in
+    return "; ".join(f"{v} {with_ci(d, lo, hi, True)}" for v, d, lo, hi in
                      zip(g.value, g["diff"], g.diff_lo, g.diff_hi))
 
 
@@ -131,7 +114,7 @@ def answer_block(fam, pts):
         for i, name in enumerate(n for n in names if n in by.index):
             r = by.loc[name]
             out.append(f"| {claim if i == 0 else ''} | {name} | {r.value}: {verdict(r)}, "
-                       f"{_ci(r['diff'], r.lo, r.hi, True)} | {_path(pts, name)} |")
+                       f"{with_ci(r['diff'], r.lo, r.hi, True)} | {_path(pts, name)} |")
     return out
 
 
@@ -142,8 +125,8 @@ def gap_block(pts, record):
            "|---|---|---|---|"]
     for _, r in pts[pts.is_base].drop_duplicates("experiment").iterrows():
         out.append(f"| {r.experiment} | {images.get(r.experiment, 0):,.0f} | "
-                   f"{_ci(r.test_mean, r.test_lo, r.test_hi)} | "
-                   f"{_ci(r.gap_mean, r.gap_lo, r.gap_hi)} |")
+                   f"{with_ci(r.test_mean, r.test_lo, r.test_hi)} | "
+                   f"{with_ci(r.gap_mean, r.gap_lo, r.gap_hi)} |")
     return out
 
 
@@ -161,8 +144,8 @@ def forms_block(pts):
                 continue
             q = a.loc[r.value]
             out.append(f"| {net.upper() if net == 'mlp' else 'cnn1'} | {pen.upper()} | {r.value} | "
-                       f"{r.gap_mean:.1f}, {_ci(r['diff'], r.diff_lo, r.diff_hi, True)} | "
-                       f"{q.gap_mean:.1f}, {_ci(q['diff'], q.diff_lo, q.diff_hi, True)} |")
+                       f"{r.gap_mean:.1f}, {with_ci(r['diff'], r.diff_lo, r.diff_hi, True)} | "
+                       f"{q.gap_mean:.1f}, {with_ci(q['diff'], q.diff_lo, q.diff_hi, True)} |")
     return out
 
 

@@ -301,8 +301,8 @@ def test_sweep_table_reports_the_chosen_value_against_the_base(tmp_path):
     md = (tmp_path / "s.md").read_text()
     assert "| s | corrected | l2 | 0.01 | 60.6 |" in md and "<- chosen" in md
     # accuracies and their intervals unsigned, differences signed
-    assert sweep_results._with_ci(57.25, 54.1, 60.3) == "57.2 [54.1, 60.3]"
-    assert sweep_results._with_ci(-0.9, -2.2, 0.3, sign=True) == "-0.9 [-2.2, +0.3]"
+    assert sweep_results.with_ci(57.25, 54.1, 60.3) == "57.2 [54.1, 60.3]"
+    assert sweep_results.with_ci(-0.9, -2.2, 0.3, sign=True) == "-0.9 [-2.2, +0.3]"
     assert pd.read_csv(tmp_path / "s.csv")["chosen"].sum() == 1
     out = tmp_path / "fig.png"
     sweep_figures.sweep_figure(points, SPEC, ["s"], ["corrected"], out, "t")

@@ -102,7 +102,7 @@ def sweep_points(runs, specs, protocols):
     return pd.DataFrame(rows)
 
 
-def _with_ci(mean, lo, hi, sign=False):
+def with_ci(mean, lo, hi, sign=False):
     """'57.2 [54.1, 60.3]'; the mean alone without an interval (one seed)."""
     if not math.isfinite(mean):
         return "-"
@@ -122,10 +122,10 @@ def selection_table(points):
             "varied": g["vary"].iloc[0],
             "chosen value": c["value"] if c is not None else "-",
             "val acc %": fmt_num(c["val_mean"]) if c is not None else "-",
-            "test acc % [95% CI]": _with_ci(c["test_mean"], c["test_lo"], c["test_hi"])
+            "test acc % [95% CI]": with_ci(c["test_mean"], c["test_lo"], c["test_hi"])
             if c is not None else "-",
-            "base test acc %": _with_ci(base["test_mean"], base["test_lo"], base["test_hi"]),
-            "chosen - base (pts) [95% CI]": _with_ci(c["diff"], c["diff_lo"], c["diff_hi"], True)
+            "base test acc %": with_ci(base["test_mean"], base["test_lo"], base["test_hi"]),
+            "chosen - base (pts) [95% CI]": with_ci(c["diff"], c["diff_lo"], c["diff_hi"], True)
             if c is not None else "-",
             "p": "-" if c is None or not math.isfinite(c["diff_p"]) else f"{c['diff_p']:.3f}",
             "pairs": int(c["pairs"]) if c is not None else 0})
@@ -137,9 +137,9 @@ def detail_table(g):
     return pd.DataFrame({
         "value": g["value"], "experiment": g["experiment"], "n": g["n"],
         "val acc %": [fmt_num(v) for v in g["val_mean"]],
-        "test acc % [95% CI]": [_with_ci(*r) for r in zip(g["test_mean"], g["test_lo"], g["test_hi"])],
-        "train - val gap (pts) [95% CI]": [_with_ci(*r) for r in zip(g["gap_mean"], g["gap_lo"], g["gap_hi"])],
-        "- base (pts) [95% CI]": ["" if b else _with_ci(m, lo, hi, True) for b, m, lo, hi in
+        "test acc % [95% CI]": [with_ci(*r) for r in zip(g["test_mean"], g["test_lo"], g["test_hi"])],
+        "train - val gap (pts) [95% CI]": [with_ci(*r) for r in zip(g["gap_mean"], g["gap_lo"], g["gap_hi"])],
+        "- base (pts) [95% CI]": ["" if b else with_ci(m, lo, hi, True) for b, m, lo, hi in
                                   zip(g["is_base"], g["diff"], g["diff_lo"], g["diff_hi"])],
         "chosen": ["<- chosen" if c else "" for c in g["chosen"]]})
 
