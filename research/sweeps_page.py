@@ -167,10 +167,15 @@ def runs_block(record, pieces):
             f"`{', '.join(sorted(record.data_copy.unique()))}`."] + provenance_lines(record, pieces)
 
 
-def blocks(record, pieces, configs=CONFIGS):
+def paths(record, configs=CONFIGS):
+    """(the sweeps' specs, the record in runs.csv's form, every point's statistics)."""
     sp = specs(configs)
     runs = runs_frame(record)
-    pts = sweep_results.sweep_points(runs, sp, [PROTOCOL])
+    return sp, runs, sweep_results.sweep_points(runs, sp, [PROTOCOL])
+
+
+def blocks(record, pieces, configs=CONFIGS):
+    sp, runs, pts = paths(record, configs)
     fam = family(pts, runs)
     return {"sweeps-answer": answer_block(fam, pts), "sweeps-family": family_block(fam),
             "sweeps-gaps": gap_block(pts, record), "sweeps-forms": forms_block(pts),
@@ -180,10 +185,10 @@ def blocks(record, pieces, configs=CONFIGS):
 def draw_figures(record, figures, configs=CONFIGS):
     """The paths' figures from the record, by the workflow's figure code: one per
     regularizer family (sweeps_flowers_<family>.png)."""
-    sp = specs(configs)
-    pts = sweep_results.sweep_points(runs_frame(record), sp, [PROTOCOL])
+    sp, _, pts = paths(record, configs)
+    copy = ", ".join(sorted(record.data_copy.unique()))
     for (dataset, fam), names in sweeps.overview_groups(sp).items():
         sweep_figures.sweep_figure(pts, sp, names, [PROTOCOL],
                                    Path(figures) / f"sweeps_{dataset}_{fam}.png",
-                                   f"Regularization paths, flowers-sharp: "
+                                   f"Regularization paths, {copy}: "
                                    f"{sweep_figures.family_name(fam)}")

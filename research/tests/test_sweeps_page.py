@@ -31,9 +31,8 @@ def _record(points):
 
 
 def _judged(record):
-    specs = sp.specs(TINY)
-    runs = sp.runs_frame(record)
-    return sp.family(sp.sweep_results.sweep_points(runs, specs, [sp.PROTOCOL]), runs)
+    _, runs, pts = sp.paths(record, TINY)
+    return sp.family(pts, runs)
 
 
 ZERO = [0.0] * 6
